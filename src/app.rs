@@ -1,0 +1,57 @@
+//! The program's top: runs the chosen subcommand and turns its result into an
+//! [`Exit`]. `main.rs` only parses the command line and calls [`main`].
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+use crate::sandbox::Sandbox;
+use crate::term;
+use std::io::Write;
+
+/// Runs the command line's subcommand.
+pub fn main(cli: Cli) -> Exit {
+    match cli.command {
+        Command::Run(args) => match args.into_settings() {
+            Ok(settings) => crate::run::run(&settings),
+            Err(message) => {
+                term::print_error(&message);
+                Exit::Usage
+            }
+        },
+        Command::Sandbox(args) => match args.into_config() {
+            Ok(config) => serve_sandbox(config),
+            Err(message) => {
+                term::print_error(&message);
+                Exit::Usage
+            }
+        },
+    }
+}
+
+/// `ecbulk sandbox`: prints the base URL as the first line of stdout, then serves
+/// until SIGINT or SIGTERM.
+fn serve_sandbox(config: crate::sandbox::SandboxConfig) -> Exit {
+    let sandbox = match Sandbox::start(config) {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            term::print_error(&format!("cannot start the sandbox: {error}"));
+            return Exit::Usage;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{}", sandbox.base_url());
+    let _ = stdout.flush();
+
+    let mut signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            term::print_error(&format!("cannot watch for signals: {error}"));
+            return Exit::Usage;
+        }
+    };
+    let _ = signals.forever().next();
+    drop(sandbox);
+    Exit::Success
+}

@@ -1,0 +1,20 @@
+//! `ecbulk` adds emergency contact emails to DigiCert partner subaccounts in bulk.
+//!
+//! The modules follow the data's way through a run: [`input`] reads the CSV,
+//! [`email`] and [`key`] judge its cells, [`plan`] groups and dedupes them into
+//! requests, [`send`] paces and retries those requests, and [`report`] writes one
+//! row per input address. [`sandbox`] is a local stand-in for the API.
+
+pub mod app;
+pub mod cli;
+pub mod email;
+pub mod exit;
+pub mod input;
+pub mod key;
+pub mod limits;
+pub mod plan;
+pub mod run;
+pub mod sandbox;
+pub mod settings;
+pub mod status;
+pub mod term;

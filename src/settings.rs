@@ -1,0 +1,52 @@
+//! The plain settings of a run, made once from the command line. Every field says
+//! what it means and its default; nothing here knows about clap.
+
+use crate::input::{InputOptions, InputSource};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// DigiCert's production base URL.
+pub const DEFAULT_BASE_URL: &str = "https://www.digicert.com/partner-subscription/api/v1";
+
+/// Where the report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportTarget {
+    /// A file, written whole or not at all.
+    Path(PathBuf),
+    /// Standard output (`--report -`).
+    Stdout,
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A base URL such as [`DEFAULT_BASE_URL`].
+    BaseUrl(String),
+    /// A sandbox started inside this process (`--sandbox`).
+    InProcessSandbox,
+}
+
+/// Everything `ecbulk run` needs to know.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The CSV to read.
+    pub input: InputSource,
+    /// How to read it.
+    pub input_options: InputOptions,
+    /// Where the report goes; default `ecbulk-report-<UTC time>.csv` in the current folder.
+    pub report: ReportTarget,
+    /// Where requests go; default DigiCert's production API.
+    pub endpoint: Endpoint,
+    /// Plan and report, but send nothing; default off.
+    pub dry_run: bool,
+    /// Requests per second across all workers; `None` for no global limit. Default 5.
+    pub rate: Option<f64>,
+    /// Requests the global limiter lets through at once; default 1.
+    pub burst: u32,
+    /// Worker threads sending requests; default 8.
+    pub concurrency: usize,
+    /// Tries in all for one request, first included; default 5.
+    pub max_attempts: u32,
+    /// Bound on one request, connect to last byte; default 30 s.
+    pub timeout: Duration,
+}
