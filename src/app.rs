@@ -52,6 +52,5 @@ fn serve_sandbox(config: crate::sandbox::SandboxConfig) -> Exit {
         }
     };
     let _ = signals.forever().next();
-    drop(sandbox);
     Exit::Success
 }
