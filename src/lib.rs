@@ -15,6 +15,8 @@ pub mod limits;
 pub mod plan;
 pub mod run;
 pub mod sandbox;
+pub mod send;
 pub mod settings;
 pub mod status;
+pub mod stop;
 pub mod term;

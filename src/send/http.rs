@@ -1,0 +1,105 @@
+//! The real transport: ureq, configured for an API that holds secrets in a header.
+
+use super::transport::{BODY_LIMIT, Reply, Transport, TransportError};
+use crate::key::ApiKey;
+use std::io::Read;
+use std::time::Duration;
+use ureq::Agent;
+
+/// The path of the endpoint below the base URL.
+pub const EMAILS_PATH: &str = "/account/emergency-emails";
+
+/// Sends requests through one ureq agent, shared by every worker so that
+/// connections are pooled and reused.
+pub struct HttpTransport {
+    agent: Agent,
+    url: String,
+}
+
+/// `ecbulk/0.1.0`, so that DigiCert can tell our traffic apart.
+pub fn user_agent() -> String {
+    format!("ecbulk/{}", env!("CARGO_PKG_VERSION"))
+}
+
+impl HttpTransport {
+    /// A transport for `base_url` (no trailing slash) whose every request ends
+    /// within `timeout`.
+    pub fn new(base_url: &str, timeout: Duration, pool_size: usize) -> HttpTransport {
+        let config = Agent::config_builder()
+            // Read the status ourselves: ureq's errors for 4xx/5xx drop the headers
+            // (Retry-After) and the body (DigiCert's error code and message).
+            .http_status_as_error(false)
+            // Redirects would carry X-PARTNER-APIKEY to whatever host a 3xx names
+            // (ureq strips only Authorization and Cookie) and turn a PUT into a GET.
+            .max_redirects(0)
+            // ureq has no timeouts by default: a server that never answers would
+            // hang a worker forever.
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .max_idle_connections_per_host(pool_size.max(1))
+            .max_idle_connections(pool_size.max(1) * 2)
+            .user_agent(user_agent())
+            .build();
+        HttpTransport {
+            agent: config.into(),
+            url: format!("{base_url}{EMAILS_PATH}"),
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    fn put_emails(&self, key: &ApiKey, emails: &[&str]) -> Result<Reply, TransportError> {
+        let body = serde_json::json!({ "emergency_contact_emails": emails }).to_string();
+        let response = self
+            .agent
+            .put(&self.url)
+            .header("X-PARTNER-APIKEY", key.expose())
+            .header("Content-Type", "application/json")
+            .send(body)
+            .map_err(classify_error)?;
+
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let status = response.status().as_u16();
+        let retry_after = header("retry-after");
+        let location = header("location");
+
+        let mut body = Vec::new();
+        let read = response
+            .into_body()
+            .into_reader()
+            .take(BODY_LIMIT)
+            .read_to_end(&mut body);
+        // A 2xx whose body broke off is still a 2xx; for errors, the part read is
+        // enough to show. A timeout while reading is still a timeout, though.
+        if read.is_err_and(|error| error.kind() == std::io::ErrorKind::TimedOut) {
+            return Err(TransportError::Timeout);
+        }
+        Ok(Reply {
+            status,
+            retry_after,
+            location,
+            body,
+        })
+    }
+}
+
+/// Sorts ureq's errors into "try again" and "give up". Messages never include the
+/// request, so they cannot carry the key.
+fn classify_error(error: ureq::Error) -> TransportError {
+    use ureq::Error as E;
+    match error {
+        E::Timeout(_) => TransportError::Timeout,
+        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => TransportError::Timeout,
+        E::Io(io) => TransportError::Connection(io.to_string()),
+        E::ConnectionFailed => TransportError::Connection("could not connect".into()),
+        E::Protocol(p) => TransportError::Connection(format!("broken answer: {p}")),
+        E::HostNotFound => TransportError::Fatal("host not found (check --base-url)".into()),
+        other => TransportError::Fatal(other.to_string()),
+    }
+}

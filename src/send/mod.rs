@@ -1,0 +1,13 @@
+//! Sending: the HTTP client behind a small seam, the retry rules, the pace (global
+//! rate and per-key windows), and the worker pool that puts them together.
+
+pub mod api_error;
+pub mod dispatch;
+pub mod http;
+pub mod key_windows;
+pub mod pacing;
+pub mod retry;
+pub mod transport;
+
+pub use dispatch::{DispatchSettings, Event, Outcome, dispatch};
+pub use transport::{Reply, Transport, TransportError};
