@@ -1,10 +1,244 @@
-//! One `ecbulk run`: read, plan, send, report.
+//! One `ecbulk run`, stage by stage: read and plan, check the destination, send,
+//! write the report, summarise.
 
 use crate::exit::Exit;
-use crate::settings::RunSettings;
+use crate::input;
+use crate::plan::{ChunkOptions, Plan, Planner};
+use crate::progress::Progress;
+use crate::report::{self, Rows};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::send::dispatch::Attempt;
+use crate::send::http::HttpTransport;
+use crate::send::retry::RetryPolicy;
+use crate::send::{DispatchSettings, Event, Outcome, dispatch};
+use crate::settings::{Endpoint, ReportTarget, RunSettings};
+use crate::status::Status;
+use crate::stop::Stop;
+use crate::summary::{Summary, estimate_duration};
+use crate::term;
+use std::path::Path;
+use std::sync::{Arc, mpsc};
+use std::time::Instant;
 
-/// Runs the whole job and says how it ended.
+/// Runs the whole job and says how it ended. Errors are printed here.
 pub fn run(settings: &RunSettings) -> Exit {
-    let _ = settings;
-    todo!("the run")
+    match execute(settings) {
+        Ok(exit) => exit,
+        Err(message) => {
+            term::print_error(&message);
+            Exit::Usage
+        }
+    }
+}
+
+/// The run; an `Err` is a usage or input error found before anything was sent.
+fn execute(settings: &RunSettings) -> Result<Exit, String> {
+    let started = Instant::now();
+    let plan = read_plan(settings)?;
+    check_report_target(&settings.report)?;
+
+    if settings.dry_run {
+        let outcomes = vec![None; plan.chunks.len()];
+        let estimate =
+            estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits);
+        return finish(
+            settings,
+            &plan,
+            &outcomes,
+            0,
+            started,
+            Some(estimate),
+            false,
+        );
+    }
+
+    // Kept alive until the report is written: `--sandbox` serves from this process.
+    let sandbox;
+    let base_url = match &settings.endpoint {
+        Endpoint::BaseUrl(url) => url.clone(),
+        Endpoint::InProcessSandbox => {
+            sandbox = Sandbox::start(SandboxConfig::default())
+                .map_err(|e| format!("cannot start the in-process sandbox: {e}"))?;
+            sandbox.base_url()
+        }
+    };
+
+    let stop = Arc::new(Stop::new());
+    let signals = crate::signals::watch(&stop);
+    let (outcomes, attempts) = send_all(settings, &plan, &base_url, &stop);
+    let interrupted = stop.is_raised();
+    drop(signals);
+    finish(
+        settings,
+        &plan,
+        &outcomes,
+        attempts,
+        started,
+        None,
+        interrupted,
+    )
+}
+
+/// Reads the whole input into a plan. Any input error stops the run here.
+fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
+    let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
+    let mut planner = Planner::new();
+    for row in rows {
+        planner.push(&row.map_err(|e| format!("{e}\nnothing was sent"))?);
+    }
+    Ok(planner.finish(&ChunkOptions {
+        max_per_request: settings.max_emails_per_request,
+        ..ChunkOptions::default()
+    }))
+}
+
+/// Refuses, before anything is sent, a report that could not be written afterwards.
+fn check_report_target(target: &ReportTarget) -> Result<(), String> {
+    let ReportTarget::Path(path) = target else {
+        return Ok(());
+    };
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "--report {} is a folder; give a file name",
+            path.display()
+        ));
+    }
+    tempfile::tempfile_in(folder).map(drop).map_err(|e| {
+        format!(
+            "cannot write the report in {}: {e} (choose another place with --report)",
+            folder.display()
+        )
+    })
+}
+
+/// Sends every chunk and collects the outcomes, printing progress as they come.
+fn send_all(
+    settings: &RunSettings,
+    plan: &Plan,
+    base_url: &str,
+    stop: &Stop,
+) -> (Vec<Option<Outcome>>, u64) {
+    let transport = HttpTransport::new(base_url, settings.timeout, settings.concurrency);
+    let dispatch_settings = DispatchSettings {
+        concurrency: settings.concurrency,
+        rate: settings.rate,
+        burst: settings.burst,
+        key_limits: settings.key_limits.clone(),
+        retry: RetryPolicy {
+            max_attempts: settings.max_attempts,
+            max_retry_wait: settings.max_retry_wait,
+            ..RetryPolicy::default()
+        },
+    };
+    let progress = Progress::new(plan.chunks.len() as u64, !settings.quiet);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.chunks.len()];
+    let mut attempts = 0u64;
+    let (events, received) = mpsc::channel();
+
+    std::thread::scope(|scope| {
+        let sender = scope.spawn(|| dispatch(plan, &transport, &dispatch_settings, stop, events));
+        for event in received {
+            match event {
+                Event::Attempt(attempt) => {
+                    attempts += 1;
+                    if settings.verbose {
+                        progress.println(&attempt_line(plan, &attempt));
+                    }
+                }
+                Event::Finished { chunk, outcome } => {
+                    outcomes[chunk as usize] = Some(outcome);
+                    progress.finished_one();
+                }
+            }
+        }
+        if let Ok(Err(error)) = sender.join() {
+            term::print_error(&format!("cannot start the workers: {error}"));
+        }
+    });
+    progress.finish();
+    (outcomes, attempts)
+}
+
+/// `-v`: one line per attempt, with the key masked.
+fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
+    let chunk = &plan.chunks[attempt.chunk as usize];
+    let account = &plan.accounts[chunk.account as usize];
+    let label = chunk
+        .entries
+        .first()
+        .map(|&i| &*plan.labels[plan.entries[i as usize].label as usize])
+        .unwrap_or("");
+    let result = match &attempt.result {
+        Ok(status) => status.to_string(),
+        Err(error) => format!("error ({error})"),
+    };
+    let at = jiff::Timestamp::try_from(attempt.at)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default();
+    term::clean(
+        &format!(
+            "{at} account={label:?} key={} key_id={} status={result} attempt={} latency={}ms",
+            account.shown_key,
+            account.id,
+            attempt.number,
+            attempt.latency.as_millis()
+        ),
+        1000,
+    )
+}
+
+/// Writes the report, prints the summary and decides the exit code.
+fn finish(
+    settings: &RunSettings,
+    plan: &Plan,
+    outcomes: &[Option<Outcome>],
+    attempts: u64,
+    started: Instant,
+    estimate: Option<std::time::Duration>,
+    interrupted: bool,
+) -> Result<Exit, String> {
+    let rows = Rows::new(plan, outcomes, settings.dry_run);
+    let summary = Summary::count(plan, rows.all(), attempts);
+    let written = match &settings.report {
+        ReportTarget::Path(path) => {
+            report::write_file(path, rows.all()).map(|()| path.display().to_string())
+        }
+        ReportTarget::Stdout => {
+            report::write_stdout(rows.all()).map(|()| "standard output".to_string())
+        }
+    };
+    let report_written = written.is_ok();
+    let report_name = written.unwrap_or_else(|error| {
+        term::print_error(&format!("cannot write the report: {error}"));
+        "not written".to_string()
+    });
+    if !settings.quiet {
+        eprint!(
+            "{}",
+            summary.render(&report_name, started.elapsed(), estimate)
+        );
+    }
+
+    let unsettled = if settings.dry_run {
+        summary.rows_with(Status::Invalid)
+    } else {
+        summary.total_rows()
+            - Status::ALL
+                .iter()
+                .filter(|s| s.is_settled())
+                .map(|s| summary.rows_with(*s))
+                .sum::<usize>()
+    };
+    let exit = if interrupted {
+        Exit::Interrupted
+    } else if unsettled > 0 || !report_written {
+        Exit::Incomplete
+    } else {
+        Exit::Success
+    };
+    Ok(exit)
 }

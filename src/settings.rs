@@ -2,6 +2,7 @@
 //! what it means and its default; nothing here knows about clap.
 
 use crate::input::{InputOptions, InputSource};
+use crate::limits::WindowSpec;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -49,4 +50,14 @@ pub struct RunSettings {
     pub max_attempts: u32,
     /// Bound on one request, connect to last byte; default 30 s.
     pub timeout: Duration,
+    /// Per-key rolling windows the run never exceeds; default DigiCert's `100/5s,1000/300s`.
+    pub key_limits: WindowSpec,
+    /// At most this many addresses in one request; `None` (the default) for no limit.
+    pub max_emails_per_request: Option<usize>,
+    /// The longest `Retry-After` honoured; longer fails the request. Default 300 s.
+    pub max_retry_wait: Duration,
+    /// Print one line per request on stderr (`-v`); default off.
+    pub verbose: bool,
+    /// Print only errors (`-q`); default off.
+    pub quiet: bool,
 }

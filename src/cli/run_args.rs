@@ -83,6 +83,36 @@ pub struct RunArgs {
     /// Field delimiter: a single character, or `tab`. Default: sniffed from the header.
     #[arg(long, value_name = "CHAR", env = "ECBULK_DELIMITER")]
     pub delimiter: Option<String>,
+
+    /// Per-key rolling limits never to exceed, as requests/period pairs; `off` for none.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        default_value = "100/5s,1000/300s",
+        env = "ECBULK_KEY_LIMITS"
+    )]
+    pub key_limits: String,
+
+    /// Split an account's addresses over requests of at most N addresses (default: no limit).
+    #[arg(long, value_name = "N", env = "ECBULK_MAX_EMAILS_PER_REQUEST")]
+    pub max_emails_per_request: Option<usize>,
+
+    /// The longest Retry-After to honour; a longer one fails the request instead of stalling.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        env = "ECBULK_MAX_RETRY_WAIT"
+    )]
+    pub max_retry_wait: u64,
+
+    /// Print a line per request on stderr (time, account, masked key, status, attempt, latency).
+    #[arg(short, long, conflicts_with = "quiet", env = "ECBULK_VERBOSE")]
+    pub verbose: bool,
+
+    /// Print only errors.
+    #[arg(short, long, env = "ECBULK_QUIET")]
+    pub quiet: bool,
 }
 
 impl RunArgs {
@@ -101,7 +131,7 @@ impl RunArgs {
         let endpoint = if self.sandbox {
             Endpoint::InProcessSandbox
         } else {
-            Endpoint::BaseUrl(self.base_url.trim_end_matches('/').to_string())
+            Endpoint::BaseUrl(check_base_url(&self.base_url)?)
         };
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
 
@@ -147,6 +177,17 @@ impl RunArgs {
             concurrency: self.concurrency,
             max_attempts: self.max_attempts,
             timeout,
+            key_limits: self
+                .key_limits
+                .parse()
+                .map_err(|e| format!("--key-limits: {e}"))?,
+            max_emails_per_request: match self.max_emails_per_request {
+                Some(0) => return Err("--max-emails-per-request must be at least 1".to_string()),
+                n => n,
+            },
+            max_retry_wait: Duration::from_secs(self.max_retry_wait),
+            verbose: self.verbose,
+            quiet: self.quiet,
         })
     }
 }
@@ -159,6 +200,36 @@ fn default_report_name(now: jiff::Timestamp) -> PathBuf {
     ))
 }
 
+/// The base URL without a trailing slash. It must be `https://`, since every request
+/// carries an API key; plain `http://` is allowed only to a loopback host (a sandbox).
+fn check_base_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| format!("--base-url '{url}' is not a URL: {e}"))?;
+    let host = uri.host().unwrap_or("");
+    if host.is_empty() {
+        return Err(format!("--base-url '{url}' names no host"));
+    }
+    match uri.scheme_str() {
+        Some("https") => Ok(url.to_string()),
+        Some("http") if is_loopback(host) => Ok(url.to_string()),
+        Some("http") => Err(format!(
+            "--base-url '{url}' is plain http: the API key would cross the network unencrypted; \
+             use https:// (http is allowed only for loopback hosts such as 127.0.0.1)"
+        )),
+        _ => Err(format!("--base-url '{url}' must start with https://")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -166,5 +237,45 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
         _ => Err(format!(
             "--delimiter takes one ASCII character or 'tab', not '{text}'"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_https_unless_loopback() {
+        let cases = [
+            (
+                "https://www.digicert.com/partner-subscription/api/v1/",
+                Ok("https://www.digicert.com/partner-subscription/api/v1"),
+            ),
+            ("http://127.0.0.1:8080/api", Ok("http://127.0.0.1:8080/api")),
+            ("http://127.9.9.9/api", Ok("http://127.9.9.9/api")),
+            ("http://localhost:1/x", Ok("http://localhost:1/x")),
+            ("http://[::1]:9/x", Ok("http://[::1]:9/x")),
+            ("http://example.com/api", Err("plain http")),
+            ("http://10.0.0.1/api", Err("plain http")),
+            ("http://127.0.0.1.evil.com/api", Err("plain http")),
+            ("ftp://example.com", Err("must start with https://")),
+            ("www.digicert.com", Err("must start with https://")),
+        ];
+        for (url, expected) in cases {
+            match (check_base_url(url), expected) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{url}: {got}"),
+                (got, want) => panic!("{url}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn report_names_sort_by_time() {
+        let t: jiff::Timestamp = "2026-12-03T12:34:56Z".parse().unwrap();
+        assert_eq!(
+            default_report_name(t),
+            PathBuf::from("ecbulk-report-20261203T123456Z.csv")
+        );
     }
 }

@@ -1,0 +1,259 @@
+//! The results report: one CSV row per address of the input, in input order, with
+//! what happened to it. Also the file handling that makes a report appear whole or
+//! not at all.
+
+use crate::key::KeyId;
+use crate::plan::{Entry, Note, Plan};
+use crate::send::Outcome;
+use crate::status::Status;
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// The report's columns, in order. A contract: other tools read them by name.
+pub const COLUMNS: [&str; 10] = [
+    "line",
+    "account",
+    "key",
+    "key_id",
+    "email",
+    "status",
+    "http_status",
+    "attempts",
+    "error_code",
+    "error_message",
+];
+
+/// The longest error message written to a report; server text beyond it is cut.
+const MESSAGE_LIMIT: usize = 500;
+
+/// One report row, borrowed from the plan and the outcomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row<'a> {
+    /// Physical input line where the row starts.
+    pub line: u64,
+    /// The row's label.
+    pub account: &'a str,
+    /// The key as `…wxyz`.
+    pub key: &'a str,
+    /// The key's stable id.
+    pub key_id: KeyId,
+    /// The address.
+    pub email: &'a str,
+    /// What happened.
+    pub status: Status,
+    /// The last answer's HTTP status.
+    pub http_status: Option<u16>,
+    /// Requests sent for this address's chunk.
+    pub attempts: u32,
+    /// DigiCert's error code.
+    pub error_code: Option<&'a str>,
+    /// DigiCert's message, or the reason for the status.
+    pub error_message: Cow<'a, str>,
+}
+
+/// Turns plan entries into report rows, given what the send loop reported.
+pub struct Rows<'a> {
+    plan: &'a Plan,
+    outcomes: &'a [Option<Outcome>],
+    dry_run: bool,
+}
+
+impl<'a> Rows<'a> {
+    /// `outcomes` is indexed by chunk; `None` means the chunk was never sent.
+    pub fn new(plan: &'a Plan, outcomes: &'a [Option<Outcome>], dry_run: bool) -> Rows<'a> {
+        Rows {
+            plan,
+            outcomes,
+            dry_run,
+        }
+    }
+
+    /// The report row of one entry.
+    pub fn row(&self, entry: &'a Entry) -> Row<'a> {
+        let account = &self.plan.accounts[entry.account as usize];
+        let mut row = Row {
+            line: entry.line,
+            account: &self.plan.labels[entry.label as usize],
+            key: &account.shown_key,
+            key_id: account.id,
+            email: &entry.email,
+            status: entry.status,
+            http_status: None,
+            attempts: 0,
+            error_code: None,
+            error_message: Cow::Borrowed(""),
+        };
+        match &entry.note {
+            Note::None => {}
+            Note::Invalid(reason) => row.error_message = Cow::Borrowed(reason),
+            Note::DuplicateOf(line) => {
+                row.error_message = Cow::Owned(format!("same address as line {line}"));
+            }
+            Note::Chunk(_) if self.dry_run => {}
+            Note::Chunk(chunk) => match self.outcomes.get(*chunk as usize).and_then(Option::as_ref)
+            {
+                Some(outcome) => {
+                    row.status = outcome.status;
+                    row.http_status = outcome.http_status;
+                    row.attempts = outcome.attempts;
+                    row.error_code = outcome.error_code.as_deref();
+                    row.error_message =
+                        Cow::Borrowed(outcome.error_message.as_deref().unwrap_or(""));
+                }
+                None => row.status = Status::NotAttempted,
+            },
+        }
+        row
+    }
+
+    /// Every row, in input order.
+    pub fn all(&self) -> impl Iterator<Item = Row<'a>> + '_ {
+        self.plan.entries.iter().map(|entry| self.row(entry))
+    }
+
+    /// The rows of one chunk.
+    pub fn of_chunk(&self, chunk: u32) -> impl Iterator<Item = Row<'a>> + '_ {
+        self.plan.chunks[chunk as usize]
+            .entries
+            .iter()
+            .map(|&i| self.row(&self.plan.entries[i as usize]))
+    }
+}
+
+/// Writes report rows as CSV.
+pub struct ReportWriter<W: Write> {
+    csv: csv::Writer<W>,
+}
+
+impl<W: Write> ReportWriter<W> {
+    /// A writer that starts with the header row.
+    pub fn new(out: W) -> io::Result<ReportWriter<W>> {
+        let mut csv = csv::WriterBuilder::new().from_writer(out);
+        csv.write_record(COLUMNS)?;
+        Ok(ReportWriter { csv })
+    }
+
+    /// A writer that appends rows to a file that already has its header.
+    pub fn appending(out: W) -> ReportWriter<W> {
+        ReportWriter {
+            csv: csv::WriterBuilder::new().from_writer(out),
+        }
+    }
+
+    /// Writes one row. Every cell is made safe to open in a spreadsheet.
+    pub fn write(&mut self, row: &Row<'_>) -> io::Result<()> {
+        let line = row.line.to_string();
+        let http_status = row.http_status.map(|s| s.to_string()).unwrap_or_default();
+        let attempts = row.attempts.to_string();
+        let message = crate::term::clean(&row.error_message, MESSAGE_LIMIT);
+        let cells: [&str; 10] = [
+            &line,
+            row.account,
+            row.key,
+            row.key_id.as_str(),
+            row.email,
+            row.status.as_str(),
+            &http_status,
+            &attempts,
+            row.error_code.unwrap_or(""),
+            &message,
+        ];
+        self.csv
+            .write_record(cells.map(neutralize).iter().map(|c| c.as_bytes()))?;
+        Ok(())
+    }
+
+    /// Flushes buffered rows to the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.csv.flush()
+    }
+
+    /// Flushes and returns the underlying writer.
+    pub fn into_inner(self) -> io::Result<W> {
+        self.csv.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Cells that start with `=`, `+`, `-`, `@`, tab or CR are run as formulas when a CSV
+/// is opened in a spreadsheet (OWASP's "CSV injection"). They get a leading `'`, as
+/// OWASP recommends; so does a cell that already starts with `'`, so that
+/// [`restore`] gives back exactly what was written (`'+ops@example.com` is a valid
+/// address, and so is `+ops@example.com`).
+pub fn neutralize(cell: &str) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// Undoes [`neutralize`] on a cell read back from a report.
+pub fn restore(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
+/// Writes a whole report to `path` so that the file appears whole or not at all:
+/// rows go to a temporary file in the same folder (a rename across filesystems
+/// would fail), which is then renamed into place. The file is readable by its owner
+/// only, as it names every account's security contacts.
+pub fn write_file<'a>(path: &Path, rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // tempfile creates files readable by their owner only (0600).
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(folder)?;
+    let mut writer = ReportWriter::new(io::BufWriter::new(temp))?;
+    for row in rows {
+        writer.write(&row)?;
+    }
+    let temp = writer
+        .into_inner()?
+        .into_inner()
+        .map_err(|e| e.into_error())?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Writes a whole report to standard output.
+pub fn write_stdout<'a>(rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut writer = ReportWriter::new(io::BufWriter::new(stdout.lock()))?;
+    for row in rows {
+        writer.write(&row)?;
+    }
+    writer.into_inner()?.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralized_and_restored() {
+        let cases = [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("+ops@example.com", "'+ops@example.com"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'+a@example.com", "''+a@example.com"),
+            ("plain@example.com", "plain@example.com"),
+            ("…wxyz", "…wxyz"),
+            ("", ""),
+        ];
+        for (cell, written) in cases {
+            assert_eq!(neutralize(cell), written, "{cell:?}");
+            assert_eq!(restore(written), cell, "{cell:?}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The closing summary: counts that agree with the report, printed on stderr at the
+//! end of every run.
+
+use crate::limits::WindowSpec;
+use crate::plan::Plan;
+use crate::report::Row;
+use crate::status::Status;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// What a run did, counted from its report rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Report rows per status.
+    pub rows: BTreeMap<Status, usize>,
+    /// Accounts (distinct keys) in the input.
+    pub accounts: usize,
+    /// Requests planned (chunks).
+    pub requests: usize,
+    /// Requests sent, retries included.
+    pub attempts: u64,
+    /// Failed rows per error code (DigiCert's code, else `http_<status>`, else `transport`).
+    pub failures_by_code: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    /// Counts `rows`, which must be every row of the report.
+    pub fn count<'a>(plan: &Plan, rows: impl Iterator<Item = Row<'a>>, attempts: u64) -> Summary {
+        let mut summary = Summary {
+            accounts: plan.accounts.len(),
+            requests: plan.chunks.len(),
+            attempts,
+            ..Summary::default()
+        };
+        for row in rows {
+            *summary.rows.entry(row.status).or_default() += 1;
+            if row.status == Status::Failed {
+                let code = match (row.error_code, row.http_status) {
+                    (Some(code), _) if !code.is_empty() => code.to_string(),
+                    (_, Some(status)) => format!("http_{status}"),
+                    _ => "transport".to_string(),
+                };
+                *summary.failures_by_code.entry(code).or_default() += 1;
+            }
+        }
+        summary
+    }
+
+    /// Rows with `status`.
+    pub fn rows_with(&self, status: Status) -> usize {
+        self.rows.get(&status).copied().unwrap_or(0)
+    }
+
+    /// All report rows.
+    pub fn total_rows(&self) -> usize {
+        self.rows.values().sum()
+    }
+
+    /// The text printed on stderr: one line per fact, stable enough to grep.
+    pub fn render(&self, report: &str, elapsed: Duration, estimate: Option<Duration>) -> String {
+        let mut text = String::new();
+        let by_status: Vec<String> = Status::ALL
+            .iter()
+            .filter(|s| self.rows_with(**s) > 0)
+            .map(|s| format!("{} {}", self.rows_with(*s), s))
+            .collect();
+        let by_status = if by_status.is_empty() {
+            "none".to_string()
+        } else {
+            by_status.join(", ")
+        };
+        let _ = writeln!(text, "rows:     {} ({by_status})", self.total_rows());
+        let _ = writeln!(text, "accounts: {}", self.accounts);
+        match estimate {
+            Some(estimate) => {
+                let _ = writeln!(
+                    text,
+                    "requests: {} would be sent, taking about {} at the configured pace",
+                    self.requests,
+                    human_duration(estimate)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    text,
+                    "requests: {} planned, {} sent (retries included) in {}",
+                    self.requests,
+                    self.attempts,
+                    human_duration(elapsed)
+                );
+            }
+        }
+        if !self.failures_by_code.is_empty() {
+            let failures: Vec<String> = self
+                .failures_by_code
+                .iter()
+                .map(|(code, n)| format!("{code} {n}"))
+                .collect();
+            let _ = writeln!(text, "failures: {}", failures.join(", "));
+        }
+        let _ = writeln!(text, "report:   {report}");
+        text
+    }
+}
+
+/// How long sending `plan` takes at least, at `rate` requests per second with
+/// `burst`, under per-key `windows`.
+pub fn estimate_duration(
+    plan: &Plan,
+    rate: Option<f64>,
+    burst: u32,
+    windows: &WindowSpec,
+) -> Duration {
+    let requests = plan.chunks.len() as f64;
+    let global = match rate {
+        Some(rate) if requests > 0.0 => (requests - f64::from(burst)).max(0.0) / rate,
+        _ => 0.0,
+    };
+    let mut per_account = vec![0u32; plan.accounts.len()];
+    for chunk in &plan.chunks {
+        per_account[chunk.account as usize] += 1;
+    }
+    let busiest = per_account.into_iter().max().unwrap_or(0);
+    let per_key = windows
+        .0
+        .iter()
+        .map(|w| (busiest.saturating_sub(1) / w.max) as f64 * w.period.as_secs_f64())
+        .fold(0.0, f64::max);
+    Duration::from_secs_f64(global.max(per_key))
+}
+
+/// `1.2 s`, `3 min 20 s`, `1 h 5 min`.
+pub fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1} s")
+    } else if secs < 3600.0 {
+        format!("{} min {} s", (secs / 60.0) as u64, (secs % 60.0) as u64)
+    } else {
+        format!(
+            "{} h {} min",
+            (secs / 3600.0) as u64,
+            (secs % 3600.0 / 60.0) as u64
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_millis(1234)), "1.2 s");
+        assert_eq!(human_duration(Duration::from_secs(200)), "3 min 20 s");
+        assert_eq!(human_duration(Duration::from_secs(3900)), "1 h 5 min");
+    }
+}
