@@ -117,6 +117,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// How long the server waits before answering.
+    pub delay: Duration,
 }
 
 impl Answer {
@@ -135,6 +137,11 @@ impl Answer {
             headers: vec![("Content-Type".into(), "application/json".into())],
             body,
         }
+    }
+
+    pub fn after(mut self, delay: Duration) -> Answer {
+        self.delay = delay;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Answer {
@@ -202,6 +209,7 @@ impl ScriptedServer {
                             queue.remove(0)
                         }
                     };
+                    std::thread::sleep(answer.delay);
                     let mut response = tiny_http::Response::from_string(answer.body)
                         .with_status_code(answer.status);
                     for (name, value) in answer.headers {
