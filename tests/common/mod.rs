@@ -127,6 +127,7 @@ impl Answer {
             status,
             headers: vec![],
             body: String::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -136,6 +137,7 @@ impl Answer {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body,
+            delay: Duration::ZERO,
         }
     }
 
