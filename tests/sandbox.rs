@@ -393,6 +393,26 @@ fn dropping_the_sandbox_closes_its_port() {
 }
 
 #[test]
+fn a_sandbox_dropped_inside_another_runtime_stops_without_a_panic() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = runtime.block_on(async {
+        let sandbox = start(plain());
+        let addr = sandbox.addr();
+        drop(sandbox);
+        addr
+    });
+    // Stopped without waiting there; the port closes moments later.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+        assert!(Instant::now() < deadline, "the port stayed open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn keep_alive_serves_several_requests_on_one_connection() {
     let sandbox = start(plain());
     let mut stream = TcpStream::connect(sandbox.addr()).unwrap();

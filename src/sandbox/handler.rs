@@ -435,11 +435,9 @@ mod tests {
     const PATH: &str = "/partner-subscription/api/v1/account/emergency-emails";
     const KEY: &str = "key-0123456789abcdef";
 
+    /// `Rules::default()` has no windows, so only what a test sets applies.
     fn handler(rules: Rules) -> Handler {
-        Handler::new(Rules {
-            limits: WindowSpec::default(),
-            ..rules
-        })
+        Handler::new(rules)
     }
 
     fn put<'a>(key: Option<&'a str>, body: &'a str) -> Request<'a> {

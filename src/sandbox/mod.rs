@@ -89,44 +89,36 @@ impl SandboxConfig {
     /// key, only how many are known.
     pub fn describe(&self) -> String {
         let mut faults = Vec::new();
-        if self.fail_rate > 0.0 {
-            faults.push(format!("503 for {}", percent(self.fail_rate)));
-        }
-        if self.reset_rate > 0.0 {
-            faults.push(format!("resets for {}", percent(self.reset_rate)));
-        }
-        if self.stall_rate > 0.0 {
-            faults.push(format!(
-                "{} ms stalls for {}",
-                self.stall.as_millis(),
-                percent(self.stall_rate)
-            ));
-        }
-        if !self.latency.is_zero() {
-            faults.push(format!("{} ms latency", self.latency.as_millis()));
+        for (name, rate) in [
+            ("503", self.fail_rate),
+            ("reset", self.reset_rate),
+            ("stall", self.stall_rate),
+        ] {
+            if rate > 0.0 {
+                faults.push(format!("{name} at {rate}"));
+            }
         }
         let faults = if faults.is_empty() {
             "none".to_owned()
         } else {
             format!("{} (seed {})", faults.join(", "), self.seed)
         };
-        let keys = match &self.keys {
-            Some(keys) => format!("{} known", keys.len()),
-            None => "any".to_owned(),
-        };
-        let retry_after = match self.retry_after {
-            Some(seconds) => format!("{seconds} s"),
-            None => "not sent".to_owned(),
-        };
-        format!(
-            "sandbox: limits {} per key; faults: {faults}; keys: {keys}; Retry-After: {retry_after}",
-            self.limits
-        )
+        let mut line = format!("sandbox: limits {} per key; faults: {faults}", self.limits);
+        if self.stall_rate > 0.0 {
+            line += &format!("; stalls last {} ms", self.stall.as_millis());
+        }
+        if !self.latency.is_zero() {
+            line += &format!("; latency {} ms", self.latency.as_millis());
+        }
+        match &self.keys {
+            Some(keys) => line += &format!("; keys: {} known", keys.len()),
+            None => line += "; keys: any",
+        }
+        if let Some(seconds) = self.retry_after {
+            line += &format!("; Retry-After {seconds} s");
+        }
+        line
     }
-}
-
-fn percent(rate: f64) -> String {
-    format!("{}% of requests", rate * 100.0)
 }
 
 /// A running sandbox; it stops when dropped, or with [`Sandbox::shutdown`].
@@ -246,5 +238,47 @@ impl Drop for Sandbox {
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sandbox").field("addr", &self.addr).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_line_says_what_is_played_and_no_key() {
+        assert_eq!(
+            SandboxConfig::default().describe(),
+            "sandbox: limits 100/5s,1000/300s per key; faults: none; keys: any"
+        );
+        let config = SandboxConfig {
+            limits: WindowSpec::default(),
+            fail_rate: 0.3,
+            stall_rate: 0.05,
+            seed: 9,
+            latency: Duration::from_millis(20),
+            keys: Some(["very-secret-key-1".to_owned()].into()),
+            retry_after: Some(2),
+            ..SandboxConfig::default()
+        };
+        assert_eq!(
+            config.describe(),
+            "sandbox: limits off per key; faults: 503 at 0.3, stall at 0.05 (seed 9); \
+             stalls last 60000 ms; latency 20 ms; keys: 1 known; Retry-After 2 s"
+        );
+    }
+
+    #[test]
+    fn rates_outside_zero_to_one_are_refused() {
+        for rate in [-0.1, 1.01, f64::NAN] {
+            let config = SandboxConfig {
+                reset_rate: rate,
+                ..SandboxConfig::default()
+            };
+            assert!(
+                config.validate().unwrap_err().contains("reset_rate"),
+                "{rate}"
+            );
+        }
     }
 }

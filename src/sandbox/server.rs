@@ -15,9 +15,18 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// The header DigiCert reads the partner API key from.
 const KEY_HEADER: &str = "x-partner-apikey";
+
+/// Most connections served at once; more wait to be accepted. The runner opens a
+/// handful; the bound keeps a runaway client from taking every file descriptor.
+const MAX_CONNECTIONS: usize = 512;
+
+/// Longest wait for a request's headers, and separately for its body, so that a
+/// client sending a byte a minute cannot hold a connection forever.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything a connection task needs, shared by all of them.
 #[derive(Debug)]
@@ -26,7 +35,7 @@ pub struct Shared {
     pub handler: Handler,
     /// Records what reached the sandbox.
     pub log: RequestLog,
-    /// Added to every answer.
+    /// Added to every answer, and waited out before a played reset too.
     pub latency: Duration,
     /// How late a stalled answer comes.
     pub stall: Duration,
@@ -46,7 +55,11 @@ impl std::error::Error for CloseWithoutAnswer {}
 
 /// Accepts connections until the runtime shuts down, one task per connection.
 pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(_) => {
@@ -58,12 +71,13 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
+            let _slot = slot;
             let service = service_fn(move |request| answer(request, Arc::clone(&shared)));
             // Keep-alive is hyper's default. A connection's error (a reset we played, a
             // client gone mid-request) ends only that connection.
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -76,7 +90,9 @@ async fn answer(
     shared: Arc<Shared>,
 ) -> Result<Response<Full<Bytes>>, CloseWithoutAnswer> {
     let (parts, body) = request.into_parts();
-    let body = read_body(&parts.headers, body).await?;
+    let body = tokio::time::timeout(READ_TIMEOUT, read_body(&parts.headers, body))
+        .await
+        .map_err(|_elapsed| CloseWithoutAnswer)??;
     let key = parts
         .headers
         .get(KEY_HEADER)
@@ -97,7 +113,7 @@ async fn answer(
         at: now,
         time: jiff::Timestamp::now(),
         method: parts.method.to_string(),
-        path: view.path.chars().take(200).collect(),
+        path: loggable_path(view.path, view.key),
         key_id: decision.key_id,
         status: decision.status,
         fault: decision.fault,
@@ -113,6 +129,16 @@ async fn answer(
         tokio::time::sleep(delay).await;
     }
     to_response(decision).ok_or(CloseWithoutAnswer)
+}
+
+/// The path as logged: cut to 200 characters, and with the key replaced by `<key>`
+/// should a confused client have put it there too.
+fn loggable_path(path: &str, key: Option<&str>) -> String {
+    let path: String = path.chars().take(200).collect();
+    match key {
+        Some(key) if !key.is_empty() => path.replace(key, "<key>"),
+        _ => path,
+    }
 }
 
 /// The body, or `None` when it is larger than [`MAX_BODY`]. A body that breaks off
@@ -158,4 +184,27 @@ fn to_response(decision: Decision) -> Option<Response<Full<Bytes>>> {
         }
     }
     Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_key_in_the_path_is_not_logged() {
+        let cases = [
+            ("/api/v1/account", Some("k-123456789"), "/api/v1/account"),
+            (
+                "/api/v1/k-123456789/x",
+                Some("k-123456789"),
+                "/api/v1/<key>/x",
+            ),
+            ("/api/v1/k-123456789/x", None, "/api/v1/k-123456789/x"),
+            ("/a", Some(""), "/a"),
+        ];
+        for (path, key, logged) in cases {
+            assert_eq!(loggable_path(path, key), logged, "{path}");
+        }
+        assert_eq!(loggable_path(&"x".repeat(500), None).len(), 200);
+    }
 }
