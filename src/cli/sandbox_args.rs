@@ -39,11 +39,23 @@ pub struct SandboxArgs {
     pub seed: u64,
 
     /// Share of requests answered 503, from 0 to 1.
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_rate, env = "ECBULK_SANDBOX_FAIL_RATE")]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        value_parser = parse_rate,
+        env = "ECBULK_SANDBOX_FAIL_RATE"
+    )]
     pub fail_rate: f64,
 
     /// Share of requests whose connection is closed with no answer, from 0 to 1.
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_rate, env = "ECBULK_SANDBOX_RESET_RATE")]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        value_parser = parse_rate,
+        env = "ECBULK_SANDBOX_RESET_RATE"
+    )]
     pub reset_rate: f64,
 
     /// Milliseconds added to every answer.
@@ -56,7 +68,13 @@ pub struct SandboxArgs {
     pub latency_ms: u64,
 
     /// Share of requests answered only after --stall-ms, from 0 to 1.
-    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_rate, env = "ECBULK_SANDBOX_STALL_RATE")]
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.0,
+        value_parser = parse_rate,
+        env = "ECBULK_SANDBOX_STALL_RATE"
+    )]
     pub stall_rate: f64,
 
     /// How late a stalled answer comes, in milliseconds.

@@ -154,6 +154,9 @@ async fn read_body(
     if declared.is_some_and(|length| length > MAX_BODY as u64) {
         return Ok(None);
     }
+    // TODO: a chunked body over the bound is answered 413 with the rest unread, so the
+    // kernel may reset the connection before the client reads that answer; only the
+    // Content-Length path above is tested end to end.
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(Some(collected.to_bytes())),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => Ok(None),

@@ -95,6 +95,10 @@ impl Windows {
 /// Whether `window` already holds its `max` requests in the `period` before `now`.
 fn is_full(times: &VecDeque<Instant>, window: Window, now: Instant) -> bool {
     let max = window.max as usize;
+    if max == 0 {
+        // The parser refuses `0/5s`, but a window built in code may say "allow nothing".
+        return true;
+    }
     if times.len() < max {
         return false;
     }
@@ -143,6 +147,16 @@ mod tests {
         for (text, offsets, expected) in cases {
             assert_eq!(refused(text, offsets), *expected, "{text} {offsets:?}");
         }
+    }
+
+    #[test]
+    fn a_window_built_in_code_to_allow_nothing_refuses_without_a_panic() {
+        let spec = WindowSpec(vec![Window {
+            max: 0,
+            period: Duration::from_secs(1),
+        }]);
+        let mut windows = Windows::new(spec);
+        assert!(windows.record("k", Instant::now()).is_some());
     }
 
     #[test]
