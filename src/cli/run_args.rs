@@ -83,6 +83,11 @@ pub struct RunArgs {
     /// Field delimiter: a single character, or `tab`. Default: sniffed from the header.
     #[arg(long, value_name = "CHAR", env = "ECBULK_DELIMITER")]
     pub delimiter: Option<String>,
+
+    /// Encoding of an input without a byte-order mark: any name encoding_rs knows
+    /// (windows-1252, iso-8859-15, utf-16le, ...). Default: UTF-8.
+    #[arg(long, value_name = "NAME", env = "ECBULK_ENCODING")]
+    pub encoding: Option<String>,
 }
 
 impl RunArgs {
@@ -137,7 +142,7 @@ impl RunArgs {
                 key_column: self.key_column,
                 email_column: self.email_column,
                 account_column: self.account_column,
-                encoding: None,
+                encoding: self.encoding,
             },
             report,
             endpoint,
