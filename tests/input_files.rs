@@ -197,7 +197,7 @@ fn windows_1252_is_refused_as_utf8_and_read_with_the_flag() {
     assert_mentions(
         &error,
         &[
-            "in.csv, line 3",
+            "in.csv, line 3: column 3 (\"name\")",
             "0xE9",
             "--encoding windows-1252",
             "CSV UTF-8",
@@ -220,6 +220,7 @@ fn an_invalid_byte_in_an_unused_column_still_refuses_the_file() {
     bytes.extend_from_slice(b"\xFF\n");
     let error = error_of(&bytes, &InputOptions::default());
     assert_eq!(error.line, Some(3));
+    assert_mentions(&error, &["column 3 (\"notes\")", "0xFF"]);
 }
 
 #[test]

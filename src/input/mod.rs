@@ -95,6 +95,7 @@ type Raw = io::Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>;
 pub struct Rows {
     file: String,
     records: RecordReader<Decode<Raw>>,
+    headers: Vec<String>,
     columns: Columns,
     delimiter: u8,
     done: bool,
@@ -116,7 +117,12 @@ impl Rows {
         self.columns.label.is_some()
     }
 
-    fn error(&self, error: ReadError) -> InputError {
+    /// Names the cell, by its header, when the error is in one.
+    fn error(&self, mut error: ReadError) -> InputError {
+        if let Some(index) = error.field.take() {
+            let header = self.headers.get(index).map_or("", String::as_str);
+            error.message = format!("column {} ({header:?}): {}", index + 1, error.message);
+        }
         at_line(&self.file, error)
     }
 
@@ -187,9 +193,11 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
         line: Some(header_line),
         message,
     })?;
+    let headers = headers.into_iter().map(String::from).collect();
     Ok(Rows {
         file,
         records,
+        headers,
         columns,
         delimiter,
         done: false,
@@ -232,7 +240,11 @@ fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result
         }
         Some(Err(message)) if options.delimiter.is_none() => {
             let line = input.line();
-            return Err(ReadError { line, message });
+            return Err(ReadError {
+                line,
+                field: None,
+                message,
+            });
         }
         Some(Err(_)) => {
             input.skip_line(&first)?;

@@ -20,6 +20,8 @@ const CHUNK: usize = 64 * 1024;
 pub struct ReadError {
     /// Physical line of the file, starting at 1.
     pub line: u64,
+    /// Zero-based cell of the record the problem is in, where that is known.
+    pub field: Option<usize>,
     /// What is wrong.
     pub message: String,
 }
@@ -110,6 +112,7 @@ impl<R: Read> Buffered<R> {
         self.pos = end;
         result.map_err(|line| ReadError {
             line,
+            field: None,
             message: "the file holds a NUL byte, so it is not a text file in this encoding; \
                       if it is UTF-16 without a byte-order mark, pass --encoding utf-16le, \
                       or re-save it as \"CSV UTF-8\""
@@ -154,6 +157,7 @@ impl<R: Read> Buffered<R> {
         };
         ReadError {
             line: at.line(),
+            field: None,
             message,
         }
     }
@@ -252,8 +256,13 @@ impl<R: Read> RecordReader<R> {
                 csv_core::ReadRecordResult::Record => break,
                 csv_core::ReadRecordResult::End => return Ok(None),
                 csv_core::ReadRecordResult::InputEmpty if at_end => return Ok(None),
+                // Bytes that fail to decode come right after what was consumed,
+                // so they are in the cell being read.
                 csv_core::ReadRecordResult::InputEmpty => {
-                    self.input.fill()?;
+                    self.input.fill().map_err(|e| ReadError {
+                        field: Some(fields),
+                        ..e
+                    })?;
                 }
                 csv_core::ReadRecordResult::OutputFull => return Err(too_long(line)),
                 csv_core::ReadRecordResult::OutputEndsFull => return Err(too_wide(line)),
@@ -283,6 +292,7 @@ impl<R: Read> RecordReader<R> {
 fn too_long(line: u64) -> ReadError {
     ReadError {
         line,
+        field: None,
         message: format!(
             "the row starting here is longer than {} MiB, so this is not a usable CSV \
              file; a cell that opens a quote (\") and never closes it runs on to the end \
@@ -295,6 +305,7 @@ fn too_long(line: u64) -> ReadError {
 fn too_wide(line: u64) -> ReadError {
     ReadError {
         line,
+        field: None,
         message: format!(
             "the row starting here has more than {MAX_FIELDS} cells; if the delimiter is \
              wrong, pass the right one with --delimiter"
