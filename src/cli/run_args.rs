@@ -84,6 +84,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "CHAR", env = "ECBULK_DELIMITER")]
     pub delimiter: Option<String>,
 
+    /// Encoding of an input without a byte-order mark: any name encoding_rs knows
+    /// (windows-1252, iso-8859-15, utf-16le, ...). Default: UTF-8.
+    #[arg(long, value_name = "NAME", env = "ECBULK_ENCODING")]
+    pub encoding: Option<String>,
+
     /// Per-key rolling limits never to exceed, as requests/period pairs; `off` for none.
     #[arg(
         long,
@@ -167,7 +172,7 @@ impl RunArgs {
                 key_column: self.key_column,
                 email_column: self.email_column,
                 account_column: self.account_column,
-                encoding: None,
+                encoding: self.encoding,
             },
             report,
             endpoint,
