@@ -49,12 +49,13 @@ fn reset_connections_are_retried_and_every_account_ends_exact() {
         "the dice must play resets: {log:?}"
     );
     let rows = read_report(&dir.path().join("report.csv"));
-    for n in 0..10 {
+    assert_eq!(rows.len(), 10);
+    for (n, row) in rows.iter().enumerate() {
         assert_eq!(server.emails_of(&key(n)), [format!("r{n}@reset.example")]);
         let id = KeyId::of(&key(n));
         let seen = log.iter().filter(|r| r.key_id == Some(id)).count();
         assert_eq!(
-            rows[n]["attempts"],
+            row["attempts"],
             seen.to_string(),
             "every attempt reached the server"
         );
