@@ -10,7 +10,7 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
 use crate::send::retry::RetryPolicy;
-use crate::send::{DispatchSettings, Event, Outcome, dispatch};
+use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
 use crate::status::Status;
 use crate::stop::Stop;
@@ -63,9 +63,22 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         }
     };
 
+    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
+    if let Some(warning) = &trust.warning
+        && base_url.starts_with("https:")
+    {
+        term::print_warning(warning);
+    }
+
     let stop = Arc::new(Stop::new());
     let signals = crate::signals::watch(&stop);
-    let (outcomes, attempts) = send_all(settings, &plan, &base_url, &stop);
+    let transport = HttpTransport::new(
+        &base_url,
+        settings.timeout,
+        settings.concurrency,
+        trust.config,
+    );
+    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop);
     let interrupted = stop.is_raised();
     drop(signals);
     finish(
@@ -119,10 +132,9 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
 fn send_all(
     settings: &RunSettings,
     plan: &Plan,
-    base_url: &str,
+    transport: &dyn Transport,
     stop: &Stop,
 ) -> (Vec<Option<Outcome>>, u64) {
-    let transport = HttpTransport::new(base_url, settings.timeout, settings.concurrency);
     let dispatch_settings = DispatchSettings {
         concurrency: settings.concurrency,
         rate: settings.rate,
@@ -140,7 +152,7 @@ fn send_all(
     let (events, received) = mpsc::channel();
 
     std::thread::scope(|scope| {
-        let sender = scope.spawn(|| dispatch(plan, &transport, &dispatch_settings, stop, events));
+        let sender = scope.spawn(|| dispatch(plan, transport, &dispatch_settings, stop, events));
         for event in received {
             match event {
                 Event::Attempt(attempt) => {
