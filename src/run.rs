@@ -94,15 +94,36 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
 
 /// Reads the whole input into a plan. Any input error stops the run here.
 fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
+    warn_if_shared(&settings.input);
     let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
     for row in rows {
-        planner.push(&row.map_err(|e| format!("{e}\nnothing was sent"))?);
+        planner.push(&row.map_err(|e| format!("{e} (nothing was sent)"))?);
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
         ..ChunkOptions::default()
     }))
+}
+
+/// The input holds every subaccount's API key: say so when other users can read it.
+fn warn_if_shared(input: &input::InputSource) {
+    #[cfg(unix)]
+    if let input::InputSource::Path(path) = input {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.is_file()
+            && metadata.permissions().mode() & 0o044 != 0
+        {
+            term::print_warning(&format!(
+                "{} is readable by other users of this machine, and it holds API keys (chmod 600 {})",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = input;
 }
 
 /// Refuses, before anything is sent, a report that could not be written afterwards.
