@@ -43,6 +43,11 @@ impl LineCounter {
     /// Counts `bytes`; a NUL among them is refused with its line, since no text file
     /// holds one and a file of NULs would otherwise read as one odd header.
     fn feed(&mut self, bytes: &[u8]) -> Result<(), u64> {
+        // Most text has neither: counting `\n` alone is several times faster.
+        if !self.after_cr && !bytes.contains(&b'\r') && !bytes.contains(&0) {
+            self.breaks += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            return Ok(());
+        }
         for &byte in bytes {
             match byte {
                 b'\n' => {
