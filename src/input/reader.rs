@@ -344,9 +344,16 @@ mod tests {
             (b"\n\r\n\r", 4),
         ];
         for (bytes, want) in cases {
-            let mut counter = LineCounter::default();
-            counter.feed(bytes).expect("no NUL");
-            assert_eq!(counter.line(), want, "{bytes:?}");
+            let mut whole = LineCounter::default();
+            whole.feed(bytes).expect("no NUL");
+            assert_eq!(whole.line(), want, "{bytes:?}");
+
+            // A `\r\n` split between two reads is still one line break.
+            let mut piecewise = LineCounter::default();
+            for byte in bytes.chunks(1) {
+                piecewise.feed(byte).expect("no NUL");
+            }
+            assert_eq!(piecewise.line(), want, "{bytes:?} fed byte by byte");
         }
     }
 
