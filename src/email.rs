@@ -251,6 +251,27 @@ mod tests {
     }
 
     #[test]
+    fn scrambled_cells_never_panic_and_valid_ones_pass_check() {
+        let pieces = [
+            "a", "@", ".", ",", ";", "\n", " ", "\"", "'", "<", ">", "mailto:", "?", "%", "ü",
+            "例", "\u{200B}", "x.com", "-", "+", "＠", "。",
+        ];
+        let mut state: u32 = 11;
+        for round in 0..2000 {
+            let mut cell = String::new();
+            for _ in 0..(round % 24) {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                cell.push_str(pieces[(state >> 16) as usize % pieces.len()]);
+            }
+            for address in parse_cell(&cell) {
+                if address.invalid.is_none() {
+                    assert_eq!(check(&address.text), Ok(()), "{cell:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn one_bad_piece_leaves_the_others_valid() {
         let found = parse_cell("a@x.com; n/a; b@y.com");
         let valid: Vec<bool> = found.iter().map(|a| a.invalid.is_none()).collect();

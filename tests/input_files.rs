@@ -467,3 +467,55 @@ fn samples_give_their_expected_sandbox_contents() {
     }
     assert!(checked >= 5, "only {checked} samples");
 }
+
+/// A fixed pseudo-random source, so a failure can be repeated.
+struct Dice(u32);
+
+impl Dice {
+    fn pick<'a>(&mut self, items: &[&'a [u8]]) -> &'a [u8] {
+        self.0 = self.0.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        items[(self.0 >> 16) as usize % items.len()]
+    }
+}
+
+#[test]
+fn scrambled_files_never_panic() {
+    let pieces: &[&[u8]] = &[
+        b"key",
+        b"email",
+        b",",
+        b";",
+        b"\t",
+        b"\"",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"sep=;",
+        b"a@x.com",
+        b"\xEF\xBB\xBF",
+        b"\xFF\xFE",
+        b"\xE9",
+        b"\x00",
+        b" ",
+        b"<",
+        b">",
+        "\u{200B}".as_bytes(),
+        "ü".as_bytes(),
+        b"\xE2\x82",
+    ];
+    let dir = TempDir::new().expect("temp dir");
+    let mut dice = Dice(7);
+    for round in 0..300 {
+        let mut bytes = Vec::new();
+        for _ in 0..(round % 60) {
+            bytes.extend_from_slice(dice.pick(pieces));
+        }
+        let path = write(&dir, "scrambled.csv", &bytes);
+        let Ok(rows) = input::open(&InputSource::Path(path), &InputOptions::default()) else {
+            continue;
+        };
+        for row in rows.flatten() {
+            let _ = ecbulk::email::parse_cell(&row.emails);
+        }
+    }
+}

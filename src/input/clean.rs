@@ -25,7 +25,11 @@ pub fn trim(text: &str) -> &str {
 
 /// `text` trimmed, with every invisible character removed, wherever it stands.
 pub fn strip(text: &str) -> String {
-    trim(text).chars().filter(|&c| !is_invisible(c)).collect()
+    let text = trim(text);
+    if text.is_ascii() {
+        return text.to_string();
+    }
+    text.chars().filter(|&c| !is_invisible(c)).collect()
 }
 
 /// A header as compared against column names: no invisible characters, spaces, `_`

@@ -1,12 +1,16 @@
 //! Reading the partner's CSV: finds the key, email and label columns, and yields
 //! one [`InputRow`] per data line with its true physical line number. It knows
 //! nothing of validation beyond what is needed to read the file.
+//!
+//! The bytes pass through `decode` (to UTF-8), `sniff` (the delimiter), `reader`
+//! (records and their lines, with a memory bound), [`header`] (which column is
+//! which) and [`clean`] (trimming and invisible characters), in that order.
 
 pub mod clean;
-pub mod decode;
+mod decode;
 pub mod header;
-pub mod reader;
-pub mod sniff;
+mod reader;
+mod sniff;
 
 use decode::Decode;
 use header::Columns;

@@ -43,6 +43,11 @@ impl LineCounter {
     /// Counts `bytes`; a NUL among them is refused with its line, since no text file
     /// holds one and a file of NULs would otherwise read as one odd header.
     fn feed(&mut self, bytes: &[u8]) -> Result<(), u64> {
+        // Most text has neither: counting `\n` alone is several times faster.
+        if !self.after_cr && !bytes.contains(&b'\r') && !bytes.contains(&0) {
+            self.breaks += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+            return Ok(());
+        }
         for &byte in bytes {
             match byte {
                 b'\n' => {
@@ -339,9 +344,16 @@ mod tests {
             (b"\n\r\n\r", 4),
         ];
         for (bytes, want) in cases {
-            let mut counter = LineCounter::default();
-            counter.feed(bytes).expect("no NUL");
-            assert_eq!(counter.line(), want, "{bytes:?}");
+            let mut whole = LineCounter::default();
+            whole.feed(bytes).expect("no NUL");
+            assert_eq!(whole.line(), want, "{bytes:?}");
+
+            // A `\r\n` split between two reads is still one line break.
+            let mut piecewise = LineCounter::default();
+            for byte in bytes.chunks(1) {
+                piecewise.feed(byte).expect("no NUL");
+            }
+            assert_eq!(piecewise.line(), want, "{bytes:?} fed byte by byte");
         }
     }
 
