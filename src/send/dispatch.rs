@@ -7,6 +7,7 @@ use super::listing::{self, Listing};
 use super::pacing::Pacer;
 use super::retry::{Failure, RetryPolicy, Verdict};
 use super::transport::{Transport, TransportError};
+use crate::key::ApiKey;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
 use crate::status::Status;
@@ -185,6 +186,29 @@ fn jobs_for(plan: &Plan, request: Request) -> Vec<u32> {
     }
 }
 
+/// A server may echo the key in its error text ("key ABCD… is not valid"): such text
+/// must not carry the key into the report or onto the terminal.
+fn scrub_key(verdict: Verdict, key: &ApiKey) -> Verdict {
+    let scrub = |failure: Failure| Failure {
+        code: failure.code.map(|c| c.replace(key.expose(), &key.masked())),
+        message: failure.message.replace(key.expose(), &key.masked()),
+        ..failure
+    };
+    match verdict {
+        Verdict::Success => Verdict::Success,
+        Verdict::Fail(failure) => Verdict::Fail(scrub(failure)),
+        Verdict::Retry {
+            wait,
+            failure,
+            throttled,
+        } => Verdict::Retry {
+            wait,
+            failure: scrub(failure),
+            throttled,
+        },
+    }
+}
+
 struct Shared<'a> {
     plan: &'a Plan,
     request: Request,
@@ -258,7 +282,8 @@ impl Shared<'_> {
                 result: result.as_ref().map(|r| r.status).map_err(Clone::clone),
             }));
 
-            let (wait, failure) = match policy.judge(&result, SystemTime::now()) {
+            let verdict = scrub_key(policy.judge(&result, SystemTime::now()), key);
+            let (wait, failure) = match verdict {
                 Verdict::Success => {
                     self.pacer.succeeded();
                     return Some(self.success(result, number));

@@ -8,6 +8,7 @@ pub mod key_windows;
 pub mod listing;
 pub mod pacing;
 pub mod retry;
+pub mod tls;
 pub mod transport;
 
 pub use dispatch::{DispatchSettings, Event, Outcome, Request, dispatch, dispatch_requests};
