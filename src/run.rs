@@ -3,6 +3,8 @@
 
 use crate::exit::Exit;
 use crate::input;
+use crate::lock::ReportLock;
+use crate::monitor::{self, RunOutcome};
 use crate::plan::{ChunkOptions, Plan, Planner};
 use crate::progress::Progress;
 use crate::report::{self, Rows};
@@ -22,12 +24,31 @@ use std::time::Instant;
 
 /// Runs the whole job and says how it ended. Errors are printed here.
 pub fn run(settings: &RunSettings) -> Exit {
+    let started_at = jiff::Timestamp::now();
+    // Before anything is read or sent: a second run on the same report stops here,
+    // and writes no summary file, which belongs to the run that holds the report.
+    let _lock = match lock_report(&settings.report) {
+        Ok(lock) => lock,
+        Err(message) => {
+            term::print_error(&message);
+            return Exit::Usage;
+        }
+    };
     match execute(settings) {
         Ok(exit) => exit,
         Err(message) => {
             term::print_error(&message);
+            write_error_summary(settings, started_at, &message);
             Exit::Usage
         }
+    }
+}
+
+/// The report's lock; a report on standard output needs none.
+fn lock_report(report: &ReportTarget) -> Result<Option<ReportLock>, String> {
+    match report {
+        ReportTarget::Path(path) => ReportLock::acquire(path).map(Some),
+        ReportTarget::Stdout => Ok(None),
     }
 }
 
@@ -36,30 +57,52 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     let started = Instant::now();
     let plan = read_plan(settings)?;
     check_report_target(&settings.report)?;
+    let estimate = settings
+        .dry_run
+        .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
 
-    if settings.dry_run {
+    if settings.dry_run && !settings.check_keys {
         let outcomes = vec![None; plan.chunks.len()];
-        let estimate =
-            estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits);
-        return finish(
-            settings,
-            &plan,
-            &outcomes,
-            0,
-            started,
-            Some(estimate),
-            false,
-        );
+        return finish(settings, &plan, &outcomes, 0, started, estimate, false);
     }
 
     // Kept alive until the report is written: `--sandbox` serves from this process.
-    let sandbox;
-    let base_url = match &settings.endpoint {
-        Endpoint::BaseUrl(url) => url.clone(),
+    let (_sandbox, transport) = connect(settings)?;
+    let stop = Arc::new(Stop::new());
+    let signals = crate::signals::watch(&stop);
+    let (outcomes, attempts) = if settings.dry_run {
+        crate::audit::check_keys(
+            settings,
+            &dispatch_settings(settings),
+            &plan,
+            &transport,
+            &stop,
+        )
+    } else {
+        send_all(settings, &plan, &transport, &stop)
+    };
+    let interrupted = stop.is_raised();
+    drop(signals);
+    finish(
+        settings,
+        &plan,
+        &outcomes,
+        attempts,
+        started,
+        estimate,
+        interrupted,
+    )
+}
+
+/// The transport to the endpoint, and the in-process sandbox behind it if it is one.
+fn connect(settings: &RunSettings) -> Result<(Option<Sandbox>, HttpTransport), String> {
+    let (sandbox, base_url) = match &settings.endpoint {
+        Endpoint::BaseUrl(url) => (None, url.clone()),
         Endpoint::InProcessSandbox => {
-            sandbox = Sandbox::start(SandboxConfig::default())
+            let sandbox = Sandbox::start(SandboxConfig::default())
                 .map_err(|e| format!("cannot start the in-process sandbox: {e}"))?;
-            sandbox.base_url()
+            let url = sandbox.base_url();
+            (Some(sandbox), url)
         }
     };
 
@@ -69,27 +112,13 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     {
         term::print_warning(warning);
     }
-
-    let stop = Arc::new(Stop::new());
-    let signals = crate::signals::watch(&stop);
     let transport = HttpTransport::new(
         &base_url,
         settings.timeout,
         settings.concurrency,
         trust.config,
     );
-    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop);
-    let interrupted = stop.is_raised();
-    drop(signals);
-    finish(
-        settings,
-        &plan,
-        &outcomes,
-        attempts,
-        started,
-        None,
-        interrupted,
-    )
+    Ok((sandbox, transport))
 }
 
 /// Reads the whole input into a plan. Any input error stops the run here.
@@ -149,14 +178,9 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
     })
 }
 
-/// Sends every chunk and collects the outcomes, printing progress as they come.
-fn send_all(
-    settings: &RunSettings,
-    plan: &Plan,
-    transport: &dyn Transport,
-    stop: &Stop,
-) -> (Vec<Option<Outcome>>, u64) {
-    let dispatch_settings = DispatchSettings {
+/// The send loop's settings, the same for PUTs and for `--check-keys` GETs.
+fn dispatch_settings(settings: &RunSettings) -> DispatchSettings {
+    DispatchSettings {
         concurrency: settings.concurrency,
         rate: settings.rate,
         burst: settings.burst,
@@ -166,8 +190,22 @@ fn send_all(
             max_retry_wait: settings.max_retry_wait,
             ..RetryPolicy::default()
         },
-    };
-    let progress = Progress::new(plan.chunks.len() as u64, !settings.quiet);
+    }
+}
+
+/// Sends every chunk and collects the outcomes, printing progress as they come.
+fn send_all(
+    settings: &RunSettings,
+    plan: &Plan,
+    transport: &dyn Transport,
+    stop: &Stop,
+) -> (Vec<Option<Outcome>>, u64) {
+    let dispatch_settings = dispatch_settings(settings);
+    let mut progress = Progress::new(
+        plan.chunks.len() as u64,
+        !settings.quiet,
+        settings.progress_interval,
+    );
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.chunks.len()];
     let mut attempts = 0u64;
     let (events, received) = mpsc::channel();
@@ -178,13 +216,14 @@ fn send_all(
             match event {
                 Event::Attempt(attempt) => {
                     attempts += 1;
+                    progress.attempted();
                     if settings.verbose {
                         progress.println(&attempt_line(plan, &attempt));
                     }
                 }
                 Event::Finished { chunk, outcome } => {
+                    progress.finished_one(outcome.status == Status::Failed);
                     outcomes[chunk as usize] = Some(outcome);
-                    progress.finished_one();
                 }
             }
         }
@@ -197,7 +236,7 @@ fn send_all(
 }
 
 /// `-v`: one line per attempt, with the key masked.
-fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
+pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
     let chunk = &plan.chunks[attempt.chunk as usize];
     let account = &plan.accounts[chunk.account as usize];
     let label = chunk
@@ -256,8 +295,10 @@ fn finish(
         );
     }
 
+    // A dry run fails on what would not be sent: invalid rows, and with
+    // --check-keys rows whose key was refused or could not be checked.
     let unsettled = if settings.dry_run {
-        summary.rows_with(Status::Invalid)
+        summary.rows_with(Status::Invalid) + summary.rows_with(Status::Failed)
     } else {
         summary.total_rows()
             - Status::ALL
@@ -273,5 +314,61 @@ fn finish(
     } else {
         Exit::Success
     };
-    Ok(exit)
+    let shown = match &settings.report {
+        ReportTarget::Path(_) => report_name.as_str(),
+        ReportTarget::Stdout => "-",
+    };
+    let report_field = report_written.then_some(shown);
+    Ok(exit.merge(write_summary(
+        settings,
+        &summary,
+        exit,
+        started,
+        report_field,
+    )))
+}
+
+/// `--summary-json`, from the same counts as the printed summary. A file that cannot
+/// be written makes the run incomplete: a monitor would otherwise read a stale one.
+fn write_summary(
+    settings: &RunSettings,
+    summary: &Summary,
+    exit: Exit,
+    started: Instant,
+    report: Option<&str>,
+) -> Exit {
+    let Some(path) = &settings.summary_json else {
+        return Exit::Success;
+    };
+    let started_at = jiff::Timestamp::now()
+        - jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
+    let outcome = RunOutcome::new(summary, exit, settings.dry_run, started_at, report);
+    match monitor::write(path, &outcome) {
+        Ok(()) => Exit::Success,
+        Err(error) => {
+            term::print_error(&format!(
+                "cannot write --summary-json {}: {error}",
+                path.display()
+            ));
+            Exit::Incomplete
+        }
+    }
+}
+
+/// `--summary-json` for a run stopped before anything was sent: zero counts, exit
+/// code 1 and the error, so that a monitor sees the failure rather than last
+/// night's success.
+fn write_error_summary(settings: &RunSettings, started_at: jiff::Timestamp, error: &str) {
+    let Some(path) = &settings.summary_json else {
+        return;
+    };
+    let summary = Summary::default();
+    let outcome = RunOutcome::new(&summary, Exit::Usage, settings.dry_run, started_at, None)
+        .with_error(error);
+    if let Err(error) = monitor::write(path, &outcome) {
+        term::print_error(&format!(
+            "cannot write --summary-json {}: {error}",
+            path.display()
+        ));
+    }
 }
