@@ -52,36 +52,25 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         );
     }
 
-    // Kept alive until the report is written: `--sandbox` serves from this process.
-    let sandbox;
-    let base_url = match &settings.endpoint {
-        Endpoint::BaseUrl(url) => url.clone(),
+    // `--sandbox` serves from this process, until the report is written.
+    let (sandbox, base_url) = match &settings.endpoint {
+        Endpoint::BaseUrl(url) => (None, url.clone()),
         Endpoint::InProcessSandbox => {
-            sandbox = Sandbox::start(SandboxConfig::default())
+            let sandbox = Sandbox::start(SandboxConfig::default())
                 .map_err(|e| format!("cannot start the in-process sandbox: {e}"))?;
-            sandbox.base_url()
+            let url = sandbox.base_url();
+            (Some(sandbox), url)
         }
     };
-
-    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
-    if let Some(warning) = &trust.warning
-        && base_url.starts_with("https:")
-    {
-        term::print_warning(warning);
-    }
+    let tls = trusted_roots(settings, &base_url)?;
 
     let stop = Arc::new(Stop::new());
     let signals = crate::signals::watch(&stop);
-    let transport = HttpTransport::new(
-        &base_url,
-        settings.timeout,
-        settings.concurrency,
-        trust.config,
-    );
+    let transport = HttpTransport::new(&base_url, settings.timeout, settings.concurrency, tls);
     let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop);
     let interrupted = stop.is_raised();
     drop(signals);
-    finish(
+    let exit = finish(
         settings,
         &plan,
         &outcomes,
@@ -89,6 +78,39 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         started,
         None,
         interrupted,
+    );
+    if let Some(sandbox) = &sandbox
+        && !settings.quiet
+    {
+        eprintln!("{}", sandbox_holdings(&plan, sandbox));
+    }
+    exit
+}
+
+/// The CAs to trust: the system's and `--ca-cert`, loaded only for an https URL.
+fn trusted_roots(settings: &RunSettings, base_url: &str) -> Result<ureq::tls::TlsConfig, String> {
+    if !base_url.starts_with("https:") {
+        return Ok(ureq::tls::TlsConfig::default());
+    }
+    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
+    if let Some(warning) = &trust.warning {
+        term::print_warning(warning);
+    }
+    Ok(trust.config)
+}
+
+/// `--sandbox`: what the in-process sandbox holds now, since it is gone at exit.
+fn sandbox_holdings(plan: &Plan, sandbox: &Sandbox) -> String {
+    let (mut keys, mut addresses) = (0, 0);
+    for account in &plan.accounts {
+        if let Ok(key) = &account.key {
+            let held = sandbox.emails_of(key.expose()).len();
+            keys += usize::from(held > 0);
+            addresses += held;
+        }
+    }
+    format!(
+        "sandbox:  holds {addresses} addresses for {keys} accounts (in this process; gone at exit)"
     )
 }
 
