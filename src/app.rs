@@ -27,20 +27,11 @@ pub fn main(cli: Cli) -> Exit {
     }
 }
 
-/// `ecbulk sandbox`: prints the base URL as the first line of stdout, then serves
-/// until SIGINT or SIGTERM.
+/// `ecbulk sandbox`: prints the base URL as the first line of stdout and what the
+/// sandbox plays on stderr, then serves until SIGINT or SIGTERM.
 fn serve_sandbox(config: crate::sandbox::SandboxConfig) -> Exit {
-    let sandbox = match Sandbox::start(config) {
-        Ok(sandbox) => sandbox,
-        Err(error) => {
-            term::print_error(&format!("cannot start the sandbox: {error}"));
-            return Exit::Usage;
-        }
-    };
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "{}", sandbox.base_url());
-    let _ = stdout.flush();
-
+    // Watch for signals before the URL is out: a caller may stop the sandbox as soon
+    // as it has read the URL, and must not meet the default action of the signal.
     let mut signals = match signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -51,6 +42,21 @@ fn serve_sandbox(config: crate::sandbox::SandboxConfig) -> Exit {
             return Exit::Usage;
         }
     };
+    let described = config.describe();
+    let sandbox = match Sandbox::start(config) {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            term::print_error(&format!("cannot start the sandbox: {error}"));
+            return Exit::Usage;
+        }
+    };
+
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{}", sandbox.base_url());
+    let _ = stdout.flush();
+    eprintln!("ecbulk: {described}");
+
     let _ = signals.forever().next();
+    sandbox.shutdown();
     Exit::Success
 }

@@ -297,3 +297,113 @@ fn interleave<T>(groups: &mut [Vec<Vec<u32>>], mut make: impl FnMut(Vec<u32>) ->
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_A: &str = "key-aaaaaaaaaaaaaaaaaaaa";
+    const KEY_B: &str = "key-bbbbbbbbbbbbbbbbbbbb";
+
+    fn row(line: u64, key: &str, emails: &str) -> InputRow {
+        InputRow {
+            line,
+            key: key.to_string(),
+            emails: emails.to_string(),
+            label: String::new(),
+        }
+    }
+
+    fn plan(rows: &[InputRow], options: &ChunkOptions<'_>) -> Plan {
+        let mut planner = Planner::new();
+        for r in rows {
+            planner.push(r);
+        }
+        planner.finish(options)
+    }
+
+    fn statuses(plan: &Plan) -> Vec<(u64, &str, Status)> {
+        plan.entries
+            .iter()
+            .map(|e| (e.line, &*e.email, e.status))
+            .collect()
+    }
+
+    #[test]
+    fn distant_rows_of_one_key_make_one_request_in_first_seen_order() {
+        let rows = [
+            row(2, KEY_A, "a@x.example"),
+            row(3, KEY_B, "b@x.example"),
+            row(9, KEY_A, "c@x.example; A@X.example"),
+        ];
+        let plan = plan(&rows, &ChunkOptions::default());
+        assert_eq!(plan.accounts.len(), 2);
+        assert_eq!(plan.chunks.len(), 2);
+        assert_eq!(
+            plan.chunk_emails(&plan.chunks[0]),
+            ["a@x.example", "c@x.example"]
+        );
+        assert_eq!(
+            statuses(&plan),
+            [
+                (2, "a@x.example", Status::Planned),
+                (3, "b@x.example", Status::Planned),
+                (9, "c@x.example", Status::Planned),
+                (9, "A@X.example", Status::Duplicate),
+            ]
+        );
+        assert_eq!(plan.entries[3].note, Note::DuplicateOf(2));
+    }
+
+    #[test]
+    fn invalid_addresses_and_keys_are_never_planned() {
+        let rows = [
+            row(2, KEY_A, "not-an-address"),
+            row(3, "bad key", "ok@x.example"),
+            row(4, "", "ok@x.example"),
+            row(5, KEY_B, ""),
+        ];
+        let plan = plan(&rows, &ChunkOptions::default());
+        assert!(plan.chunks.is_empty());
+        assert!(plan.entries.iter().all(|e| e.status == Status::Invalid));
+        assert_eq!(
+            plan.entries.len(),
+            4,
+            "a row without an address still gets a row"
+        );
+    }
+
+    #[test]
+    fn chunks_split_an_account_and_interleave_with_others() {
+        let many: Vec<String> = (0..5).map(|i| format!("m{i}@x.example")).collect();
+        let rows = [row(2, KEY_A, &many.join(";")), row(3, KEY_B, "b@x.example")];
+        let plan = plan(
+            &rows,
+            &ChunkOptions {
+                max_per_request: Some(2),
+                ..ChunkOptions::default()
+            },
+        );
+        let order: Vec<(u32, usize)> = plan
+            .chunks
+            .iter()
+            .map(|c| (c.account, c.entries.len()))
+            .collect();
+        assert_eq!(order, [(0, 2), (1, 1), (0, 2), (0, 1)]);
+    }
+
+    #[test]
+    fn addresses_already_added_are_skipped() {
+        let rows = [row(2, KEY_A, "a@x.example; b@x.example")];
+        let done = |id: KeyId, email: &str| id == KeyId::of(KEY_A) && email == "a@x.example";
+        let plan = plan(
+            &rows,
+            &ChunkOptions {
+                max_per_request: None,
+                already_added: &done,
+            },
+        );
+        assert_eq!(plan.entries[0].status, Status::Skipped);
+        assert_eq!(plan.chunk_emails(&plan.chunks[0]), ["b@x.example"]);
+    }
+}

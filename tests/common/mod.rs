@@ -117,6 +117,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// How long the server waits before answering.
+    pub delay: Duration,
 }
 
 impl Answer {
@@ -125,6 +127,7 @@ impl Answer {
             status,
             headers: vec![],
             body: String::new(),
+            delay: Duration::ZERO,
         }
     }
 
@@ -134,7 +137,13 @@ impl Answer {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body,
+            delay: Duration::ZERO,
         }
+    }
+
+    pub fn after(mut self, delay: Duration) -> Answer {
+        self.delay = delay;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Answer {
@@ -202,6 +211,7 @@ impl ScriptedServer {
                             queue.remove(0)
                         }
                     };
+                    std::thread::sleep(answer.delay);
                     let mut response = tiny_http::Response::from_string(answer.body)
                         .with_status_code(answer.status);
                     for (name, value) in answer.headers {
