@@ -7,6 +7,19 @@ use crate::sandbox::Sandbox;
 use crate::term;
 use std::io::Write;
 
+/// Prints a command-line error (or the help or version text clap produced) and
+/// says how to exit: clap's own code for a usage error is 2, which here means "some
+/// rows were not added", so usage errors are mapped to [`Exit::Usage`].
+pub fn usage_error(error: &clap::Error) -> Exit {
+    let _ = error.print();
+    match error.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            Exit::Success
+        }
+        _ => Exit::Usage,
+    }
+}
+
 /// Runs the command line's subcommand.
 pub fn main(cli: Cli) -> Exit {
     match cli.command {
