@@ -223,7 +223,10 @@ fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
 /// Writes the report, prints the summary and decides the exit code.
 // TODO: gather what send_all hands on (outcomes, attempts, interruption, journal)
 // into one value; until then this stage takes them one by one.
-#[expect(clippy::too_many_arguments, reason = "each is one stage result; see the TODO")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one stage result; see the TODO"
+)]
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
