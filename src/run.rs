@@ -69,7 +69,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     };
 
     let stop = Arc::new(Stop::new());
-    let signals = crate::signals::watch(&stop);
+    let signals = crate::signals::watch(&stop, Some(journal.path()));
     let (outcomes, attempts) = send_all(settings, &plan, &base_url, &stop, &mut journal);
     let interrupted = stop.is_raised();
     drop(signals);

@@ -279,6 +279,42 @@ fn ctrl_c_stops_cleanly_with_a_complete_report_and_exit_130() {
 }
 
 #[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_the_journal() {
+    let dir = temp_dir();
+    many_accounts(dir.path());
+    // Answers slow enough that the first Ctrl-C's wait for requests in flight is
+    // still going on when the second comes.
+    let server = slow_sandbox(Duration::from_millis(500));
+    let journal = dir.path().join("report.csv.partial");
+
+    let child = start_slow_run(dir.path(), &server);
+    wait_for_added(&journal, 2);
+    let interrupt = || {
+        let pid = child.id().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status();
+        assert!(status.unwrap().success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(100));
+    interrupt();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", all_output(&output));
+    assert!(!dir.path().join("report.csv").exists());
+    assert!(
+        stderr_of(&output).contains("continue with --resume report.csv.partial"),
+        "{}",
+        stderr_of(&output)
+    );
+    let journaled = journal_rows(&journal);
+    assert!(count_added(&journaled) >= 2);
+    for row in journaled.iter().filter(|r| r["status"] == "added") {
+        assert_eq!(server.emails_of(&key_of_row(row)), [row["email"].clone()]);
+    }
+}
+
+#[test]
 fn a_journal_whose_last_line_was_cut_off_resumes() {
     let dir = temp_dir();
     let server = ScriptedServer::start(HashMap::new());
