@@ -1,6 +1,10 @@
 //! Email cells: splitting a cell into addresses, cleaning what people paste, and
 //! deciding whether a mail system would take each address as written.
 
+mod cell;
+
+use crate::input::clean;
+
 /// One address found in an email cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellAddress {
@@ -12,29 +16,87 @@ pub struct CellAddress {
 }
 
 /// Splits an email cell into its addresses, in order. An empty cell gives none.
+///
+/// What a cell may hold, and what is sent:
+/// - Several addresses, separated by `;`, `,` or line breaks; empty pieces between
+///   separators are ignored. A space does not separate: `a@x.com b@y.com` is one
+///   invalid piece, whose reason says to use a separator.
+/// - Invisible characters (zero-width spaces, word joiners, BOMs, no-break spaces) are
+///   removed wherever they stand: pasted text carries them and no mail system would.
+/// - Pasted forms with one clear address give that bare address: `Jane Doe <jane@x.com>`,
+///   `"Doe, Jane" <jane@x.com>` and Outlook's `Doe, Jane <jane@x.com>` (the comma is
+///   part of the name), `<jane@x.com>`, `mailto:jane@x.com` (any `?subject=...` dropped),
+///   and an address in a pair of `"` or `'`.
+/// - Ambiguous pieces are invalid, with a reason: an unclosed quote or bracket, text after
+///   `>`, two bracketed addresses, a name that is a different address (`bob@y.com
+///   <jane@x.com>`), a `mailto:` with `%`-escapes, a leading `'` before `+`, `=`, `-`
+///   or `@` (a spreadsheet's formula guard), and a trailing `.` (a full stop, or a
+///   domain cut short: `jane@x.co.` may have been `jane@x.co.uk`).
+/// - A domain with non-ASCII letters is sent in its ASCII (punycode) form, so
+///   `a@bücher.de` is sent as `a@xn--bcher-kva.de`; ASCII domains are sent as written.
+///   A non-ASCII part before the `@` is invalid: the API is not documented to take
+///   internationalised (SMTPUTF8) addresses.
+/// - What remains must pass [`check`]. An invalid piece's `text` is the piece as found.
 pub fn parse_cell(cell: &str) -> Vec<CellAddress> {
-    let _ = cell;
-    todo!("email parsing")
+    let visible: String = cell.chars().filter(|&c| !clean::is_invisible(c)).collect();
+    cell::pieces(&visible)
+        .into_iter()
+        .map(
+            |piece| match cell::bare_address(&piece).and_then(sendable) {
+                Ok(text) => CellAddress {
+                    text,
+                    invalid: None,
+                },
+                Err(reason) => CellAddress {
+                    text: piece,
+                    invalid: Some(reason),
+                },
+            },
+        )
+        .collect()
+}
+
+/// The address as it is sent: its domain in ASCII form, checked with [`check`].
+fn sendable(address: &str) -> Result<String, String> {
+    let mut sendable = address.to_string();
+    if let Some((local, domain)) = address.split_once('@') {
+        if let Some(c) = local.chars().find(|c| !c.is_ascii()) {
+            return Err(non_ascii_local(c));
+        }
+        if !domain.is_ascii() && !domain.contains('@') {
+            sendable = format!("{local}@{}", ascii_domain(domain)?);
+        }
+    }
+    check(&sendable)?;
+    Ok(sendable)
+}
+
+fn non_ascii_local(c: char) -> String {
+    format!(
+        "the part before '@' holds {}: the API is not documented to take \
+         internationalised (SMTPUTF8) addresses",
+        describe_char(c)
+    )
+}
+
+/// The domain's IDNA (punycode) form, as DNS and every mail system know it.
+fn ascii_domain(domain: &str) -> Result<String, String> {
+    idna::domain_to_ascii(domain)
+        .map_err(|_| format!("domain '{domain}' is not a valid internationalised domain name"))
 }
 
 /// Whether a mail system would take `address` exactly as written: one `@`; a local
 /// part of 1-64 characters of letters, digits and ``!#$%&'*+/=?^_`{|}~-`` in
 /// dot-separated runs; a domain of two or more labels of 1-63 letters, digits or
-/// inner hyphens, the last alphabetic; 254 characters at most. Quoted local parts,
-/// IP-literal domains and comments are refused: no contact list needs them, and the
-/// API is not documented to take them. The error says why.
+/// inner hyphens, the last alphabetic or an IDNA `xn--` label; 254 characters at
+/// most. Quoted local parts, IP-literal domains and comments are refused: no contact
+/// list needs them, and the API is not documented to take them. The error says why.
 pub fn check(address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("empty address".into());
     }
     if address.len() > 254 {
         return Err(format!("longer than 254 characters ({})", address.len()));
-    }
-    if let Some(c) = address
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(format!("contains {}", describe_char(c)));
     }
     let (local, domain) = match address.matches('@').count() {
         0 => return Err("no '@'".into()),
@@ -97,8 +159,10 @@ fn check_domain(domain: &str) -> Result<(), String> {
             ));
         }
     }
+    // An internationalised top-level domain (`.рф`) is sent as its `xn--` form.
     let top = labels[labels.len() - 1];
-    if !top.chars().all(|c| c.is_ascii_alphabetic()) {
+    let punycode = top.len() > 4 && top[..4].eq_ignore_ascii_case("xn--");
+    if !(punycode || top.chars().all(|c| c.is_ascii_alphabetic())) {
         return Err(format!("top-level domain '{top}' is not alphabetic"));
     }
     Ok(())
@@ -116,7 +180,104 @@ fn describe_char(c: char) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{CellAddress, check, parse_cell};
+
+    fn valid(text: &str) -> CellAddress {
+        CellAddress {
+            text: text.into(),
+            invalid: None,
+        }
+    }
+
+    #[test]
+    fn cells_give_their_sendable_addresses() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            (" ;\n, ", &[]),
+            ("jane@x.com", &["jane@x.com"]),
+            ("Jane@Example.COM", &["Jane@Example.COM"]),
+            (
+                "a@x.com; b@y.com,c@z.com\nd@w.com",
+                &["a@x.com", "b@y.com", "c@z.com", "d@w.com"],
+            ),
+            ("a@x.com;;", &["a@x.com"]),
+            (
+                "\"Doe, Jane\" <jane@x.com>, Bob <bob@y.com>",
+                &["jane@x.com", "bob@y.com"],
+            ),
+            ("Doe, Jane <jane@x.com>", &["jane@x.com"]),
+            ("mailto:jane@x.com", &["jane@x.com"]),
+            ("ja\u{200B}ne@x.com\u{2060}", &["jane@x.com"]),
+            ("\u{FEFF}jane@\u{A0}x.com", &["jane@x.com"]),
+            ("+ops@x.com", &["+ops@x.com"]),
+            ("a@bücher.de", &["a@xn--bcher-kva.de"]),
+            ("Jane <a@BÜCHER.de>", &["a@xn--bcher-kva.de"]),
+            ("a@bücher。de", &["a@xn--bcher-kva.de"]),
+            ("a@例え.テスト", &["a@xn--r8jz45g.xn--zckzah"]),
+        ];
+        for (cell, want) in cases {
+            let want: Vec<CellAddress> = want.iter().map(|t| valid(t)).collect();
+            assert_eq!(parse_cell(cell), want, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn unclear_pieces_are_kept_as_found_with_a_reason() {
+        let cases = [
+            ("jöhn@x.com", "jöhn@x.com", "SMTPUTF8"),
+            ("jöhn@bücher.de", "jöhn@bücher.de", "SMTPUTF8"),
+            ("a@x.com b@y.com", "a@x.com b@y.com", "separated by spaces"),
+            ("jane @x.com", "jane @x.com", "U+0020"),
+            ("jane@x.com.", "jane@x.com.", "ends with '.'"),
+            ("Jane Doe", "Jane Doe", "no '@'"),
+            ("a@x.com\tb", "a@x.com\tb", "U+0009"),
+            (
+                "bob@y.com <jane@x.com>",
+                "bob@y.com <jane@x.com>",
+                "two different",
+            ),
+            ("<jane@x>", "<jane@x>", "no dot"),
+            ("<>", "<>", "empty address"),
+            ("a@b\u{0}c.de", "a@b\u{0}c.de", "U+0000"),
+            ("a@xn--.de", "a@xn--.de", "'-'"),
+        ];
+        for (cell, text, reason) in cases {
+            let found = parse_cell(cell);
+            assert_eq!(found.len(), 1, "{cell:?}: {found:?}");
+            assert_eq!(found[0].text, text, "{cell:?}");
+            let why = found[0].invalid.as_deref().unwrap_or_default();
+            assert!(why.contains(reason), "{cell:?}: {why:?}");
+        }
+    }
+
+    #[test]
+    fn scrambled_cells_never_panic_and_valid_ones_pass_check() {
+        let pieces = [
+            "a", "@", ".", ",", ";", "\n", " ", "\"", "'", "<", ">", "mailto:", "?", "%", "ü",
+            "例", "\u{200B}", "x.com", "-", "+", "＠", "。",
+        ];
+        let mut state: u32 = 11;
+        for round in 0..2000 {
+            let mut cell = String::new();
+            for _ in 0..(round % 24) {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                cell.push_str(pieces[(state >> 16) as usize % pieces.len()]);
+            }
+            for address in parse_cell(&cell) {
+                if address.invalid.is_none() {
+                    assert_eq!(check(&address.text), Ok(()), "{cell:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_bad_piece_leaves_the_others_valid() {
+        let found = parse_cell("a@x.com; n/a; b@y.com");
+        let valid: Vec<bool> = found.iter().map(|a| a.invalid.is_none()).collect();
+        assert_eq!(valid, [true, false, true]);
+        assert_eq!(found[1].text, "n/a");
+    }
 
     #[test]
     fn addresses_a_mail_system_takes() {
@@ -128,6 +289,7 @@ mod tests {
             "x!#$%&'*+/=?^_`{|}~-y@example.com",
             "user@xn--bcher-kva.example",
             "a@b-c.de",
+            "a@xn--r8jz45g.xn--zckzah",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
@@ -154,6 +316,8 @@ mod tests {
             ("a@example-.com", "'-'"),
             ("a@example.c0m", "not alphabetic"),
             ("a@1.2.3.4", "not alphabetic"),
+            ("a@x.xn-a", "not alphabetic"),
+            ("a@x.com\n", "U+000A"),
             ("a@exa_mple.com", "'_'"),
             ("\"quoted\"@example.com", "'\"'"),
             ("jöhn@example.com", "U+00F6"),

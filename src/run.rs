@@ -12,7 +12,7 @@ use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
 use crate::send::retry::RetryPolicy;
-use crate::send::{DispatchSettings, Event, Outcome, dispatch};
+use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
 use crate::status::Status;
 use crate::stop::Stop;
@@ -68,9 +68,22 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         }
     };
 
+    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
+    if let Some(warning) = &trust.warning
+        && base_url.starts_with("https:")
+    {
+        term::print_warning(warning);
+    }
+
     let stop = Arc::new(Stop::new());
     let signals = crate::signals::watch(&stop, Some(journal.path()));
-    let (outcomes, attempts) = send_all(settings, &plan, &base_url, &stop, &mut journal);
+    let transport = HttpTransport::new(
+        &base_url,
+        settings.timeout,
+        settings.concurrency,
+        trust.config,
+    );
+    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop, &mut journal);
     let interrupted = stop.is_raised();
     drop(signals);
     finish(
@@ -87,6 +100,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
 
 /// Reads the whole input into a plan. Any input error stops the run here.
 fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
+    warn_if_shared(&settings.input);
     let done = match &settings.resume {
         Some(path) => resume::load(path)?,
         None => AlreadyAdded::default(),
@@ -94,7 +108,7 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
     for row in rows {
-        planner.push(&row.map_err(|e| format!("{e}\nnothing was sent"))?);
+        planner.push(&row.map_err(|e| format!("{e} (nothing was sent)"))?);
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
@@ -117,6 +131,26 @@ fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String>
         );
     }
     Ok(journal)
+}
+
+/// The input holds every subaccount's API key: say so when other users can read it.
+fn warn_if_shared(input: &input::InputSource) {
+    #[cfg(unix)]
+    if let input::InputSource::Path(path) = input {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path)
+            && metadata.is_file()
+            && metadata.permissions().mode() & 0o044 != 0
+        {
+            term::print_warning(&format!(
+                "{} is readable by other users of this machine, and it holds API keys (chmod 600 {})",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = input;
 }
 
 /// Refuses, before anything is sent, a report that could not be written afterwards.
@@ -146,11 +180,10 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
 fn send_all(
     settings: &RunSettings,
     plan: &Plan,
-    base_url: &str,
+    transport: &dyn Transport,
     stop: &Stop,
     journal: &mut Journal,
 ) -> (Vec<Option<Outcome>>, u64) {
-    let transport = HttpTransport::new(base_url, settings.timeout, settings.concurrency);
     let dispatch_settings = DispatchSettings {
         concurrency: settings.concurrency,
         rate: settings.rate,
@@ -168,7 +201,7 @@ fn send_all(
     let (events, received) = mpsc::channel();
 
     std::thread::scope(|scope| {
-        let sender = scope.spawn(|| dispatch(plan, &transport, &dispatch_settings, stop, events));
+        let sender = scope.spawn(|| dispatch(plan, transport, &dispatch_settings, stop, events));
         for event in received {
             match event {
                 Event::Attempt(attempt) => {

@@ -59,6 +59,8 @@ pub struct RunSettings {
     pub max_emails_per_request: Option<usize>,
     /// The longest `Retry-After` honoured; longer fails the request. Default 300 s.
     pub max_retry_wait: Duration,
+    /// A PEM file of CAs trusted besides the system's store; default none.
+    pub ca_cert: Option<PathBuf>,
     /// Print one line per request on stderr (`-v`); default off.
     pub verbose: bool,
     /// Print only errors (`-q`); default off.

@@ -1,6 +1,7 @@
 //! Arguments of `ecbulk run`.
 
 use crate::input::{InputOptions, InputSource};
+use crate::send::http::is_loopback_host;
 use crate::settings::{DEFAULT_BASE_URL, Endpoint, ReportTarget, RunSettings};
 use clap::Args;
 use std::path::PathBuf;
@@ -89,6 +90,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "CHAR", env = "ECBULK_DELIMITER")]
     pub delimiter: Option<String>,
 
+    /// Encoding of an input without a byte-order mark: any name encoding_rs knows
+    /// (windows-1252, iso-8859-15, utf-16le, ...). Default: UTF-8.
+    #[arg(long, value_name = "NAME", env = "ECBULK_ENCODING")]
+    pub encoding: Option<String>,
+
     /// Per-key rolling limits never to exceed, as requests/period pairs; `off` for none.
     #[arg(
         long,
@@ -110,6 +116,10 @@ pub struct RunArgs {
         env = "ECBULK_MAX_RETRY_WAIT"
     )]
     pub max_retry_wait: u64,
+
+    /// A PEM file of CA certificates to trust besides the system's (TLS inspection).
+    #[arg(long, value_name = "FILE", env = "ECBULK_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Print a line per request on stderr (time, account, masked key, status, attempt, latency).
     #[arg(short, long, conflicts_with = "quiet", env = "ECBULK_VERBOSE")]
@@ -172,7 +182,7 @@ impl RunArgs {
                 key_column: self.key_column,
                 email_column: self.email_column,
                 account_column: self.account_column,
-                encoding: None,
+                encoding: self.encoding,
             },
             report,
             resume: self.resume,
@@ -192,6 +202,7 @@ impl RunArgs {
                 n => n,
             },
             max_retry_wait: Duration::from_secs(self.max_retry_wait),
+            ca_cert: self.ca_cert,
             verbose: self.verbose,
             quiet: self.quiet,
         })
@@ -219,21 +230,13 @@ fn check_base_url(url: &str) -> Result<String, String> {
     }
     match uri.scheme_str() {
         Some("https") => Ok(url.to_string()),
-        Some("http") if is_loopback(host) => Ok(url.to_string()),
+        Some("http") if is_loopback_host(host) => Ok(url.to_string()),
         Some("http") => Err(format!(
             "--base-url '{url}' is plain http: the API key would cross the network unencrypted; \
              use https:// (http is allowed only for loopback hosts such as 127.0.0.1)"
         )),
         _ => Err(format!("--base-url '{url}' must start with https://")),
     }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

@@ -1,8 +1,23 @@
 //! Reading the partner's CSV: finds the key, email and label columns, and yields
 //! one [`InputRow`] per data line with its true physical line number. It knows
 //! nothing of validation beyond what is needed to read the file.
+//!
+//! The bytes pass through `decode` (to UTF-8), `sniff` (the delimiter), `reader`
+//! (records and their lines, with a memory bound), [`header`] (which column is
+//! which) and [`clean`] (trimming and invisible characters), in that order.
 
+pub mod clean;
+mod decode;
+pub mod header;
+mod reader;
+mod sniff;
+
+use decode::Decode;
+use header::Columns;
+use reader::{Buffered, ReadError, RecordReader};
 use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
 
 /// Where the input comes from.
@@ -35,8 +50,8 @@ pub struct InputOptions {
     pub email_column: Option<String>,
     /// Header of the optional label column; default: a known alias, or none.
     pub account_column: Option<String>,
-    /// A legacy encoding name as encoding_rs knows it (`windows-1252`); default: UTF-8,
-    /// or UTF-16 when the file starts with its BOM.
+    /// An encoding name as encoding_rs knows it (`windows-1252`, `latin1`, `utf-16le`);
+    /// default: UTF-8. A byte-order mark at the start of the file wins over this.
     pub encoding: Option<String>,
 }
 
@@ -75,22 +90,188 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// The rows of an opened input, in file order.
+/// The bytes of the input before decoding: the first few, read to recognise
+/// workbooks, put back in front of the rest.
+type Raw = io::Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>;
+
+/// The rows of an opened input, in file order. Blank rows, and rows whose cells are
+/// all empty, are skipped. After an error the iterator ends: the run must stop.
 pub struct Rows {
-    // TODO: filled in by the input reader.
+    file: String,
+    records: RecordReader<Decode<Raw>>,
+    headers: Vec<String>,
+    columns: Columns,
+    delimiter: u8,
+    done: bool,
+}
+
+impl Rows {
+    /// The encoding the file is read in, for the run's summary.
+    pub fn encoding(&self) -> &'static str {
+        self.records.input().source().encoding().name()
+    }
+
+    /// The field delimiter in use, for the run's summary.
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// Whether the file has a label column.
+    pub fn has_label_column(&self) -> bool {
+        self.columns.label.is_some()
+    }
+
+    /// Names the cell, by its header, when the error is in one.
+    fn error(&self, mut error: ReadError) -> InputError {
+        if let Some(index) = error.field.take() {
+            let header = self.headers.get(index).map_or("", String::as_str);
+            error.message = format!("column {} ({header:?}): {}", index + 1, error.message);
+        }
+        at_line(&self.file, error)
+    }
+
+    fn row(&self, line: u64, fields: &[&str]) -> InputRow {
+        let cell = |index: usize| fields.get(index).copied().unwrap_or_default();
+        InputRow {
+            line,
+            key: clean::strip(cell(self.columns.key)),
+            emails: clean::trim(cell(self.columns.email)).to_string(),
+            label: self
+                .columns
+                .label
+                .map_or_else(String::new, |index| clean::trim(cell(index)).to_string()),
+        }
+    }
 }
 
 impl Iterator for Rows {
     type Item = Result<InputRow, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        todo!("input reader")
+        while !self.done {
+            match self.records.next_record() {
+                Ok(Some(line)) => {
+                    let fields = self.records.fields();
+                    if !is_blank(&fields) {
+                        return Some(Ok(self.row(line, &fields)));
+                    }
+                }
+                Ok(None) => self.done = true,
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(self.error(error)));
+                }
+            }
+        }
+        None
     }
 }
 
 /// Opens the input and resolves its header. Errors here (no key column, unreadable
-/// file) stop the run before anything is sent.
+/// file) stop the run before anything is sent. Nothing is read beyond the header, so
+/// a file of any size streams through [`Rows`].
 pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputError> {
-    let _ = (source, options);
-    todo!("input reader")
+    let file = source.display_name();
+    let whole_file = |message: String| InputError {
+        file: file.clone(),
+        line: None,
+        message,
+    };
+
+    let encoding = decode::encoding_for(options.encoding.as_deref()).map_err(whole_file)?;
+    let raw = open_raw(source).map_err(whole_file)?;
+    let mut input = Buffered::new(Decode::new(raw, encoding));
+
+    let delimiter = delimiter(&mut input, options).map_err(|e| at_line(&file, e))?;
+    let mut records = RecordReader::new(input, delimiter);
+    let (header_line, headers) = loop {
+        match records.next_record().map_err(|e| at_line(&file, e))? {
+            None => return Err(whole_file(NO_HEADER.into())),
+            Some(line) if !is_blank(&records.fields()) => break (line, records.fields()),
+            Some(_) => {}
+        }
+    };
+
+    let columns = header::resolve(&headers, options).map_err(|message| InputError {
+        file: file.clone(),
+        line: Some(header_line),
+        message,
+    })?;
+    let headers = headers.into_iter().map(String::from).collect();
+    Ok(Rows {
+        file,
+        records,
+        headers,
+        columns,
+        delimiter,
+        done: false,
+    })
+}
+
+const NO_HEADER: &str = "no header: the file holds no rows, and its first row must name the \
+                         columns (api_key, email, ...)";
+
+/// Opens the source and reads its first bytes; a workbook or archive is refused here,
+/// by name, rather than decoded into nonsense.
+fn open_raw(source: &InputSource) -> Result<Raw, String> {
+    let mut inner: Box<dyn Read + Send> = match source {
+        InputSource::Path(path) => {
+            Box::new(File::open(path).map_err(|e| format!("cannot open the file: {e}"))?)
+        }
+        InputSource::Stdin => Box::new(io::stdin()),
+    };
+    let mut start = Vec::with_capacity(8);
+    (&mut inner)
+        .take(8)
+        .read_to_end(&mut start)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if let Some(message) = decode::not_text(&start) {
+        return Err(message);
+    }
+    Ok(Cursor::new(start).chain(inner))
+}
+
+/// The delimiter, and the `sep=` line consumed if there is one. `--delimiter` wins
+/// over both the `sep=` line and sniffing.
+fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result<u8, ReadError> {
+    let Some(first) = input.peek_line()? else {
+        return Ok(options.delimiter.unwrap_or(b','));
+    };
+    let declared = match sniff::sep_line(&first) {
+        Some(Ok(declared)) => {
+            input.skip_line(&first)?;
+            Some(declared)
+        }
+        Some(Err(message)) if options.delimiter.is_none() => {
+            let line = input.line();
+            return Err(ReadError {
+                line,
+                field: None,
+                message,
+            });
+        }
+        Some(Err(_)) => {
+            input.skip_line(&first)?;
+            None
+        }
+        None => None,
+    };
+    if let Some(delimiter) = options.delimiter.or(declared) {
+        return Ok(delimiter);
+    }
+    Ok(input
+        .peek_line()?
+        .map_or(b',', |header| sniff::delimiter(&header)))
+}
+
+fn is_blank(fields: &[&str]) -> bool {
+    fields.iter().all(|field| clean::trim(field).is_empty())
+}
+
+fn at_line(file: &str, error: ReadError) -> InputError {
+    InputError {
+        file: file.to_string(),
+        line: Some(error.line),
+        message: error.message,
+    }
 }

@@ -6,6 +6,7 @@ use super::key_windows::KeyWindows;
 use super::pacing::Pacer;
 use super::retry::{Failure, RetryPolicy, Verdict};
 use super::transport::{Transport, TransportError};
+use crate::key::ApiKey;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
 use crate::status::Status;
@@ -129,6 +130,29 @@ pub fn dispatch(
     Ok(())
 }
 
+/// A server may echo the key in its error text ("key ABCD… is not valid"): such text
+/// must not carry the key into the report or onto the terminal.
+fn scrub_key(verdict: Verdict, key: &ApiKey) -> Verdict {
+    let scrub = |failure: Failure| Failure {
+        code: failure.code.map(|c| c.replace(key.expose(), &key.masked())),
+        message: failure.message.replace(key.expose(), &key.masked()),
+        ..failure
+    };
+    match verdict {
+        Verdict::Success => Verdict::Success,
+        Verdict::Fail(failure) => Verdict::Fail(scrub(failure)),
+        Verdict::Retry {
+            wait,
+            failure,
+            throttled,
+        } => Verdict::Retry {
+            wait,
+            failure: scrub(failure),
+            throttled,
+        },
+    }
+}
+
 struct Shared<'a> {
     plan: &'a Plan,
     transport: &'a dyn Transport,
@@ -197,7 +221,8 @@ impl Shared<'_> {
                 result: result.as_ref().map(|r| r.status).map_err(Clone::clone),
             }));
 
-            let (wait, failure) = match policy.judge(&result, SystemTime::now()) {
+            let verdict = scrub_key(policy.judge(&result, SystemTime::now()), key);
+            let (wait, failure) = match verdict {
                 Verdict::Success => {
                     self.pacer.succeeded();
                     let status = result.map(|r| r.status).unwrap_or(200);

@@ -5,6 +5,7 @@ use crate::key::ApiKey;
 use std::io::Read;
 use std::time::Duration;
 use ureq::Agent;
+use ureq::tls::TlsConfig;
 
 /// The path of the endpoint below the base URL.
 pub const EMAILS_PATH: &str = "/account/emergency-emails";
@@ -23,9 +24,20 @@ pub fn user_agent() -> String {
 
 impl HttpTransport {
     /// A transport for `base_url` (no trailing slash) whose every request ends
-    /// within `timeout`.
-    pub fn new(base_url: &str, timeout: Duration, pool_size: usize) -> HttpTransport {
-        let config = Agent::config_builder()
+    /// within `timeout`, trusting the CAs of `tls`.
+    ///
+    /// Proxies come from the environment (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), except
+    /// for a loopback base URL: a local sandbox is never reached through a proxy, which
+    /// would carry the keys off the machine and fail besides.
+    pub fn new(
+        base_url: &str,
+        timeout: Duration,
+        pool_size: usize,
+        tls: TlsConfig,
+    ) -> HttpTransport {
+        let loopback = is_loopback_url(base_url);
+        let mut config = Agent::config_builder()
+            .tls_config(tls)
             // Read the status ourselves: ureq's errors for 4xx/5xx drop the headers
             // (Retry-After) and the body (DigiCert's error code and message).
             .http_status_as_error(false)
@@ -38,8 +50,11 @@ impl HttpTransport {
             .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
             .max_idle_connections_per_host(pool_size.max(1))
             .max_idle_connections(pool_size.max(1) * 2)
-            .user_agent(user_agent())
-            .build();
+            .user_agent(user_agent());
+        if loopback {
+            config = config.proxy(None);
+        }
+        let config = config.build();
         HttpTransport {
             agent: config.into(),
             url: format!("{base_url}{EMAILS_PATH}"),
@@ -87,6 +102,23 @@ impl Transport for HttpTransport {
             body,
         })
     }
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback_url(url: &str) -> bool {
+    url.parse::<ureq::http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(is_loopback_host))
+        .unwrap_or(false)
+}
+
+/// Whether a host names this machine: `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Sorts ureq's errors into "try again" and "give up". Messages never include the

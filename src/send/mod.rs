@@ -7,6 +7,7 @@ pub mod http;
 pub mod key_windows;
 pub mod pacing;
 pub mod retry;
+pub mod tls;
 pub mod transport;
 
 pub use dispatch::{DispatchSettings, Event, Outcome, dispatch};

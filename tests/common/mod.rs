@@ -211,16 +211,21 @@ impl ScriptedServer {
                             queue.remove(0)
                         }
                     };
-                    std::thread::sleep(answer.delay);
-                    let mut response = tiny_http::Response::from_string(answer.body)
-                        .with_status_code(answer.status);
-                    for (name, value) in answer.headers {
-                        response.add_header(
-                            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
-                                .unwrap(),
-                        );
-                    }
-                    let _ = request.respond(response);
+                    // Answer on a thread of its own, so that a delayed answer does not
+                    // hold back the requests behind it.
+                    std::thread::spawn(move || {
+                        std::thread::sleep(answer.delay);
+                        let mut response = tiny_http::Response::from_string(answer.body)
+                            .with_status_code(answer.status);
+                        for (name, value) in answer.headers {
+                            if let Ok(header) =
+                                tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                            {
+                                response.add_header(header);
+                            }
+                        }
+                        let _ = request.respond(response);
+                    });
                 }
             })
         };
