@@ -220,6 +220,38 @@ fn a_killed_run_leaves_a_journal_the_server_agrees_with_and_resume_sends_nothing
 
 #[test]
 fn ctrl_c_stops_cleanly_with_a_complete_report_and_exit_130() {
+    let (dir, server) = stop_a_slow_run_with("-INT");
+
+    let output = run_in(
+        dir.path(),
+        "in.csv",
+        &[
+            "--base-url",
+            &server.base_url(),
+            "--rate",
+            "0",
+            "--concurrency",
+            "8",
+            "--resume",
+            "report.csv",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", all_output(&output));
+    for i in 0..ACCOUNTS {
+        assert_eq!(server.emails_of(&key(i)), [address(i)]);
+        assert_eq!(puts_for(&server, &key(i)), 1, "account {i} was sent once");
+    }
+}
+
+#[test]
+fn sigterm_stops_like_ctrl_c() {
+    stop_a_slow_run_with("-TERM");
+}
+
+/// Stops a slow run with `signal` once a few accounts are done, and checks that it
+/// ends like a finished run: exit 130, a complete report agreeing with the server,
+/// no journal, and the hint to resume.
+fn stop_a_slow_run_with(signal: &str) -> (TempDir, Sandbox) {
     let dir = temp_dir();
     many_accounts(dir.path());
     let server = slow_sandbox(Duration::from_millis(100));
@@ -228,7 +260,7 @@ fn ctrl_c_stops_cleanly_with_a_complete_report_and_exit_130() {
     let child = start_slow_run(dir.path(), &server);
     wait_for_added(&journal, 2);
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -256,26 +288,7 @@ fn ctrl_c_stops_cleanly_with_a_complete_report_and_exit_130() {
         "{stderr}"
     );
     assert!(!journal.exists(), "the report replaced the journal");
-
-    let output = run_in(
-        dir.path(),
-        "in.csv",
-        &[
-            "--base-url",
-            &server.base_url(),
-            "--rate",
-            "0",
-            "--concurrency",
-            "8",
-            "--resume",
-            "report.csv",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", all_output(&output));
-    for i in 0..ACCOUNTS {
-        assert_eq!(server.emails_of(&key(i)), [address(i)]);
-        assert_eq!(puts_for(&server, &key(i)), 1, "account {i} was sent once");
-    }
+    (dir, server)
 }
 
 #[test]
