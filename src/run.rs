@@ -3,9 +3,11 @@
 
 use crate::exit::Exit;
 use crate::input;
+use crate::journal::{self, Journal};
 use crate::plan::{ChunkOptions, Plan, Planner};
 use crate::progress::Progress;
 use crate::report::{self, Rows};
+use crate::resume::{self, AlreadyAdded};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
@@ -14,7 +16,7 @@ use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
 use crate::status::Status;
 use crate::stop::Stop;
-use crate::summary::{Summary, estimate_duration};
+use crate::summary::{Summary, estimate_duration, retry_hint};
 use crate::term;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
@@ -49,8 +51,11 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
             started,
             Some(estimate),
             false,
+            None,
         );
     }
+
+    let mut journal = start_journal(settings, &plan)?;
 
     // `--sandbox` serves from this process, until the report is written.
     let (sandbox, base_url) = match &settings.endpoint {
@@ -65,9 +70,9 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     let tls = trusted_roots(settings, &base_url)?;
 
     let stop = Arc::new(Stop::new());
-    let signals = crate::signals::watch(&stop);
+    let signals = crate::signals::watch(&stop, Some(journal.path()));
     let transport = HttpTransport::new(&base_url, settings.timeout, settings.concurrency, tls);
-    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop);
+    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop, &mut journal);
     let interrupted = stop.is_raised();
     drop(signals);
     let exit = finish(
@@ -78,6 +83,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         started,
         None,
         interrupted,
+        Some(journal),
     );
     if let Some(sandbox) = &sandbox
         && !settings.quiet
@@ -117,6 +123,10 @@ fn sandbox_holdings(plan: &Plan, sandbox: &Sandbox) -> String {
 /// Reads the whole input into a plan. Any input error stops the run here.
 fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     warn_if_shared(&settings.input);
+    let done = match &settings.resume {
+        Some(path) => resume::load(path)?,
+        None => AlreadyAdded::default(),
+    };
     let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
     for row in rows {
@@ -124,8 +134,25 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
-        ..ChunkOptions::default()
+        already_added: &|id, email| done.contains(id, email),
     }))
+}
+
+/// Opens the journal with the rows settled before sending. When the report goes to
+/// standard output the journal's place is not obvious, so it is announced.
+fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String> {
+    let path = journal::path_for(&settings.report, jiff::Timestamp::now());
+    let unsent = vec![None; plan.chunks.len()];
+    let rows = Rows::new(plan, &unsent, false);
+    let journal = Journal::create(&path, settings.resume.as_deref(), plan, &rows)?;
+    if settings.report == ReportTarget::Stdout && !settings.quiet {
+        eprintln!(
+            "ecbulk: journal: {} (removed once the report is written; if the run is cut short, continue with --resume {})",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(journal)
 }
 
 /// The input holds every subaccount's API key: say so when other users can read it.
@@ -177,6 +204,7 @@ fn send_all(
     plan: &Plan,
     transport: &dyn Transport,
     stop: &Stop,
+    journal: &mut Journal,
 ) -> (Vec<Option<Outcome>>, u64) {
     let dispatch_settings = DispatchSettings {
         concurrency: settings.concurrency,
@@ -206,6 +234,7 @@ fn send_all(
                 }
                 Event::Finished { chunk, outcome } => {
                     outcomes[chunk as usize] = Some(outcome);
+                    journal.record(&Rows::new(plan, &outcomes, false), chunk);
                     progress.finished_one();
                 }
             }
@@ -247,6 +276,12 @@ fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
 }
 
 /// Writes the report, prints the summary and decides the exit code.
+// TODO: gather what send_all hands on (outcomes, attempts, interruption, journal)
+// into one value; until then this stage takes them one by one.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one stage result; see the TODO"
+)]
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
@@ -255,6 +290,7 @@ fn finish(
     started: Instant,
     estimate: Option<std::time::Duration>,
     interrupted: bool,
+    journal: Option<Journal>,
 ) -> Result<Exit, String> {
     let rows = Rows::new(plan, outcomes, settings.dry_run);
     let summary = Summary::count(plan, rows.all(), attempts);
@@ -271,11 +307,20 @@ fn finish(
         term::print_error(&format!("cannot write the report: {error}"));
         "not written".to_string()
     });
+    let kept_journal = journal.and_then(|j| j.finish(report_written));
     if !settings.quiet {
         eprint!(
             "{}",
             summary.render(&report_name, started.elapsed(), estimate)
         );
+        if !settings.dry_run && (interrupted || summary.left_to_do() > 0 || !report_written) {
+            let resume_from = match (&kept_journal, &settings.report) {
+                (Some(journal), _) => Some(journal.as_path()),
+                (None, ReportTarget::Path(path)) => Some(path.as_path()),
+                (None, ReportTarget::Stdout) => None,
+            };
+            eprintln!("{}", retry_hint(&settings.input, resume_from));
+        }
     }
 
     let unsettled = if settings.dry_run {
