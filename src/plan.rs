@@ -96,6 +96,9 @@ impl Plan {
     }
 }
 
+/// The longest label shown once it had to be cleaned.
+const LABEL_LIMIT: usize = 1000;
+
 /// Builds a [`Plan`] from rows as they are read, so the input is streamed once.
 #[derive(Debug, Default)]
 pub struct Planner {
@@ -217,7 +220,14 @@ impl Planner {
             return index;
         }
         let index = self.plan.labels.len() as u32;
-        self.plan.labels.push(label.into());
+        // Labels come from anyone's export and end up in reports and on terminals:
+        // control characters (line breaks in a quoted cell, escapes) become spaces.
+        let shown = if label.chars().any(char::is_control) {
+            crate::term::clean(label, LABEL_LIMIT)
+        } else {
+            label.to_string()
+        };
+        self.plan.labels.push(shown.into());
         self.label_index.insert(label.into(), index);
         index
     }

@@ -3,11 +3,13 @@
 
 use crate::exit::Exit;
 use crate::input;
+use crate::journal::{self, Journal};
 use crate::lock::ReportLock;
 use crate::monitor::{self, RunOutcome};
 use crate::plan::{ChunkOptions, Plan, Planner};
 use crate::progress::Progress;
 use crate::report::{self, Rows};
+use crate::resume::{self, AlreadyAdded};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
@@ -16,7 +18,7 @@ use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
 use crate::status::Status;
 use crate::stop::Stop;
-use crate::summary::{Summary, estimate_duration};
+use crate::summary::{Summary, estimate_duration, retry_hint};
 use crate::term;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
@@ -63,39 +65,19 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
 
     if settings.dry_run && !settings.check_keys {
         let outcomes = vec![None; plan.chunks.len()];
-        return finish(settings, &plan, &outcomes, 0, started, estimate, false);
+        return finish(
+            settings, &plan, &outcomes, 0, started, estimate, false, None,
+        );
     }
 
-    // Kept alive until the report is written: `--sandbox` serves from this process.
-    let (_sandbox, transport) = connect(settings)?;
-    let stop = Arc::new(Stop::new());
-    let signals = crate::signals::watch(&stop);
-    let (outcomes, attempts) = if settings.dry_run {
-        crate::audit::check_keys(
-            settings,
-            &dispatch_settings(settings),
-            &plan,
-            &transport,
-            &stop,
-        )
-    } else {
-        send_all(settings, &plan, &transport, &stop)
+    // Only a run that sends keeps a journal: a `--check-keys` audit has nothing to
+    // resume.
+    let mut journal = match settings.dry_run {
+        true => None,
+        false => Some(start_journal(settings, &plan)?),
     };
-    let interrupted = stop.is_raised();
-    drop(signals);
-    finish(
-        settings,
-        &plan,
-        &outcomes,
-        attempts,
-        started,
-        estimate,
-        interrupted,
-    )
-}
 
-/// The transport to the endpoint, and the in-process sandbox behind it if it is one.
-fn connect(settings: &RunSettings) -> Result<(Option<Sandbox>, HttpTransport), String> {
+    // `--sandbox` serves from this process, until the report is written.
     let (sandbox, base_url) = match &settings.endpoint {
         Endpoint::BaseUrl(url) => (None, url.clone()),
         Endpoint::InProcessSandbox => {
@@ -105,25 +87,75 @@ fn connect(settings: &RunSettings) -> Result<(Option<Sandbox>, HttpTransport), S
             (Some(sandbox), url)
         }
     };
+    let tls = trusted_roots(settings, &base_url)?;
 
-    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
-    if let Some(warning) = &trust.warning
-        && base_url.starts_with("https:")
+    let stop = Arc::new(Stop::new());
+    let signals = crate::signals::watch(&stop, journal.as_ref().map(Journal::path));
+    let transport = HttpTransport::new(&base_url, settings.timeout, settings.concurrency, tls);
+    let (outcomes, attempts) = match &mut journal {
+        Some(journal) => send_all(settings, &plan, &transport, &stop, journal),
+        None => crate::audit::check_keys(
+            settings,
+            &dispatch_settings(settings),
+            &plan,
+            &transport,
+            &stop,
+        ),
+    };
+    let interrupted = stop.is_raised();
+    drop(signals);
+    let exit = finish(
+        settings,
+        &plan,
+        &outcomes,
+        attempts,
+        started,
+        estimate,
+        interrupted,
+        journal,
+    );
+    if let Some(sandbox) = &sandbox
+        && !settings.quiet
     {
+        eprintln!("{}", sandbox_holdings(&plan, sandbox));
+    }
+    exit
+}
+
+/// The CAs to trust: the system's and `--ca-cert`, loaded only for an https URL.
+fn trusted_roots(settings: &RunSettings, base_url: &str) -> Result<ureq::tls::TlsConfig, String> {
+    if !base_url.starts_with("https:") {
+        return Ok(ureq::tls::TlsConfig::default());
+    }
+    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
+    if let Some(warning) = &trust.warning {
         term::print_warning(warning);
     }
-    let transport = HttpTransport::new(
-        &base_url,
-        settings.timeout,
-        settings.concurrency,
-        trust.config,
-    );
-    Ok((sandbox, transport))
+    Ok(trust.config)
+}
+
+/// `--sandbox`: what the in-process sandbox holds now, since it is gone at exit.
+fn sandbox_holdings(plan: &Plan, sandbox: &Sandbox) -> String {
+    let (mut keys, mut addresses) = (0, 0);
+    for account in &plan.accounts {
+        if let Ok(key) = &account.key {
+            let held = sandbox.emails_of(key.expose()).len();
+            keys += usize::from(held > 0);
+            addresses += held;
+        }
+    }
+    format!(
+        "sandbox:  holds {addresses} addresses for {keys} accounts (in this process; gone at exit)"
+    )
 }
 
 /// Reads the whole input into a plan. Any input error stops the run here.
 fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     warn_if_shared(&settings.input);
+    let done = match &settings.resume {
+        Some(path) => resume::load(path)?,
+        None => AlreadyAdded::default(),
+    };
     let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
     for row in rows {
@@ -131,8 +163,25 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
-        ..ChunkOptions::default()
+        already_added: &|id, email| done.contains(id, email),
     }))
+}
+
+/// Opens the journal with the rows settled before sending. When the report goes to
+/// standard output the journal's place is not obvious, so it is announced.
+fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String> {
+    let path = journal::path_for(&settings.report, jiff::Timestamp::now());
+    let unsent = vec![None; plan.chunks.len()];
+    let rows = Rows::new(plan, &unsent, false);
+    let journal = Journal::create(&path, settings.resume.as_deref(), plan, &rows)?;
+    if settings.report == ReportTarget::Stdout && !settings.quiet {
+        eprintln!(
+            "ecbulk: journal: {} (removed once the report is written; if the run is cut short, continue with --resume {})",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(journal)
 }
 
 /// The input holds every subaccount's API key: say so when other users can read it.
@@ -199,6 +248,7 @@ fn send_all(
     plan: &Plan,
     transport: &dyn Transport,
     stop: &Stop,
+    journal: &mut Journal,
 ) -> (Vec<Option<Outcome>>, u64) {
     let dispatch_settings = dispatch_settings(settings);
     let mut progress = Progress::new(
@@ -224,6 +274,7 @@ fn send_all(
                 Event::Finished { chunk, outcome } => {
                     progress.finished_one(outcome.status == Status::Failed);
                     outcomes[chunk as usize] = Some(outcome);
+                    journal.record(&Rows::new(plan, &outcomes, false), chunk);
                 }
             }
         }
@@ -264,6 +315,12 @@ pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
 }
 
 /// Writes the report, prints the summary and decides the exit code.
+// TODO: gather what send_all hands on (outcomes, attempts, interruption, journal)
+// into one value; until then this stage takes them one by one.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "each is one stage result; see the TODO"
+)]
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
@@ -272,6 +329,7 @@ fn finish(
     started: Instant,
     estimate: Option<std::time::Duration>,
     interrupted: bool,
+    journal: Option<Journal>,
 ) -> Result<Exit, String> {
     let rows = Rows::new(plan, outcomes, settings.dry_run);
     let summary = Summary::count(plan, rows.all(), attempts);
@@ -288,11 +346,20 @@ fn finish(
         term::print_error(&format!("cannot write the report: {error}"));
         "not written".to_string()
     });
+    let kept_journal = journal.and_then(|j| j.finish(report_written));
     if !settings.quiet {
         eprint!(
             "{}",
             summary.render(&report_name, started.elapsed(), estimate)
         );
+        if !settings.dry_run && (interrupted || summary.left_to_do() > 0 || !report_written) {
+            let resume_from = match (&kept_journal, &settings.report) {
+                (Some(journal), _) => Some(journal.as_path()),
+                (None, ReportTarget::Path(path)) => Some(path.as_path()),
+                (None, ReportTarget::Stdout) => None,
+            };
+            eprintln!("{}", retry_hint(&settings.input, resume_from));
+        }
     }
 
     // A dry run fails on what would not be sent: invalid rows, and with

@@ -37,6 +37,9 @@ pub struct RunSettings {
     pub input_options: InputOptions,
     /// Where the report goes; default `ecbulk-report-<UTC time>.csv` in the current folder.
     pub report: ReportTarget,
+    /// An earlier report or journal (`--resume`) whose `added` addresses are reported
+    /// `skipped` and not sent again; default none. It may be the report this run writes.
+    pub resume: Option<PathBuf>,
     /// Where requests go; default DigiCert's production API.
     pub endpoint: Endpoint,
     /// Plan and report, but send nothing; default off.

@@ -113,7 +113,7 @@ fn a_key_with_a_line_break_or_control_character_is_an_invalid_row_never_sent() {
         dir.path(),
         "in.csv",
         format!(
-            "key,email,account\n\"{KEY_A}\r\nX-Injected: yes\",a@x.example,crlf\n{KEY_B}\tTAB,b@x.example,tab\n"
+            "key,email,account\n\"{KEY_A}\r\nX-Injected: yes\",a@x.example,crlf\n{KEY_B}\tTAB,b@x.example,tab\n\"{KEY_C}\0\",c@x.example,nul\n"
         ),
     );
     let output = run_in(dir.path(), "in.csv", &["--base-url", &server.base_url]);
@@ -123,7 +123,7 @@ fn a_key_with_a_line_break_or_control_character_is_an_invalid_row_never_sent() {
         "no such key may reach a header"
     );
     let rows = read_report(&dir.path().join("report.csv"));
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     for row in &rows {
         assert_eq!(row["status"], "invalid", "{row:?}");
         assert!(row["error_message"].contains("API key"), "{row:?}");

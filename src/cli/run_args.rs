@@ -17,6 +17,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", env = "ECBULK_REPORT")]
     pub report: Option<String>,
 
+    /// An earlier run's report or .partial journal: addresses it records as added are
+    /// reported `skipped` and not sent again. It may be the same file as --report.
+    #[arg(long, value_name = "PATH", env = "ECBULK_RESUME")]
+    pub resume: Option<PathBuf>,
+
     /// Do everything but send: rows are reported as `planned`.
     #[arg(long, env = "ECBULK_DRY_RUN")]
     pub dry_run: bool,
@@ -225,6 +230,7 @@ impl RunArgs {
                 encoding: self.encoding,
             },
             report,
+            resume: self.resume,
             endpoint,
             dry_run: self.dry_run,
             check_keys: self.check_keys,

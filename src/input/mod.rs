@@ -198,6 +198,7 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
         message,
     })?;
     let headers = headers.into_iter().map(String::from).collect();
+    records.accept_nul();
     Ok(Rows {
         file,
         records,

@@ -32,6 +32,9 @@ pub struct ReadError {
 struct LineCounter {
     breaks: u64,
     after_cr: bool,
+    /// Past the header, a NUL is just a bad character in a cell: the row it is in is
+    /// reported invalid, and the rest of the file still runs.
+    nul_ok: bool,
 }
 
 impl LineCounter {
@@ -40,11 +43,12 @@ impl LineCounter {
         self.breaks + u64::from(self.after_cr) + 1
     }
 
-    /// Counts `bytes`; a NUL among them is refused with its line, since no text file
-    /// holds one and a file of NULs would otherwise read as one odd header.
+    /// Counts `bytes`; before the header has been read, a NUL among them is refused
+    /// with its line, since no text file starts with one and a file of NULs (or UTF-16
+    /// without its byte-order mark) would otherwise read as one odd header.
     fn feed(&mut self, bytes: &[u8]) -> Result<(), u64> {
         // Most text has neither: counting `\n` alone is several times faster.
-        if !self.after_cr && !bytes.contains(&b'\r') && !bytes.contains(&0) {
+        if !self.after_cr && !bytes.contains(&b'\r') && (self.nul_ok || !bytes.contains(&0)) {
             self.breaks += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
             return Ok(());
         }
@@ -61,7 +65,7 @@ impl LineCounter {
                 _ => {
                     self.breaks += u64::from(self.after_cr);
                     self.after_cr = false;
-                    if byte == 0 {
+                    if byte == 0 && !self.nul_ok {
                         return Err(self.line());
                     }
                 }
@@ -235,6 +239,11 @@ impl<R: Read> RecordReader<R> {
     /// The wrapped input.
     pub fn input(&self) -> &Buffered<R> {
         &self.input
+    }
+
+    /// Lets NULs through from here on, once the header has shown the file is text.
+    pub fn accept_nul(&mut self) {
+        self.input.lines.nul_ok = true;
     }
 
     /// Reads the next record and returns the line it starts on; `None` at the end.
