@@ -64,9 +64,13 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
 
     if settings.dry_run && !settings.check_keys {
-        let outcomes = vec![None; plan.chunks.len()];
         return finish(
-            settings, &plan, &outcomes, 0, started, estimate, false, None,
+            settings,
+            &plan,
+            &Sent::nothing(&plan),
+            started,
+            estimate,
+            None,
         );
     }
 
@@ -102,18 +106,13 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
             &stop,
         ),
     };
-    let interrupted = stop.is_raised();
-    drop(signals);
-    let exit = finish(
-        settings,
-        &plan,
-        &outcomes,
+    let sent = Sent {
+        outcomes,
         attempts,
-        started,
-        estimate,
-        interrupted,
-        journal,
-    );
+        interrupted: stop.is_raised(),
+    };
+    drop(signals);
+    let exit = finish(settings, &plan, &sent, started, estimate, journal);
     if let Some(sandbox) = &sandbox
         && !settings.quiet
     {
@@ -314,25 +313,38 @@ pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
     )
 }
 
+/// What the send stage hands on to the report.
+struct Sent {
+    /// Per chunk; `None` for a chunk never sent.
+    outcomes: Vec<Option<Outcome>>,
+    /// Requests sent, retries included.
+    attempts: u64,
+    /// Whether Ctrl-C or SIGTERM stopped the run.
+    interrupted: bool,
+}
+
+impl Sent {
+    /// A dry run's: nothing sent.
+    fn nothing(plan: &Plan) -> Sent {
+        Sent {
+            outcomes: vec![None; plan.chunks.len()],
+            attempts: 0,
+            interrupted: false,
+        }
+    }
+}
+
 /// Writes the report, prints the summary and decides the exit code.
-// TODO: gather what send_all hands on (outcomes, attempts, interruption, journal)
-// into one value; until then this stage takes them one by one.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is one stage result; see the TODO"
-)]
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
-    outcomes: &[Option<Outcome>],
-    attempts: u64,
+    sent: &Sent,
     started: Instant,
     estimate: Option<std::time::Duration>,
-    interrupted: bool,
     journal: Option<Journal>,
 ) -> Result<Exit, String> {
-    let rows = Rows::new(plan, outcomes, settings.dry_run);
-    let summary = Summary::count(plan, rows.all(), attempts);
+    let rows = Rows::new(plan, &sent.outcomes, settings.dry_run);
+    let summary = Summary::count(plan, rows.all(), sent.attempts);
     let written = match &settings.report {
         ReportTarget::Path(path) => {
             report::write_file(path, rows.all()).map(|()| path.display().to_string())
@@ -352,7 +364,7 @@ fn finish(
             "{}",
             summary.render(&report_name, started.elapsed(), estimate)
         );
-        if !settings.dry_run && (interrupted || summary.left_to_do() > 0 || !report_written) {
+        if !settings.dry_run && (sent.interrupted || summary.left_to_do() > 0 || !report_written) {
             let resume_from = match (&kept_journal, &settings.report) {
                 (Some(journal), _) => Some(journal.as_path()),
                 (None, ReportTarget::Path(path)) => Some(path.as_path()),
@@ -362,21 +374,9 @@ fn finish(
         }
     }
 
-    // A dry run fails on what would not be sent: invalid rows, and with
-    // --check-keys rows whose key was refused or could not be checked.
-    let unsettled = if settings.dry_run {
-        summary.rows_with(Status::Invalid) + summary.rows_with(Status::Failed)
-    } else {
-        summary.total_rows()
-            - Status::ALL
-                .iter()
-                .filter(|s| s.is_settled())
-                .map(|s| summary.rows_with(*s))
-                .sum::<usize>()
-    };
-    let exit = if interrupted {
+    let exit = if sent.interrupted {
         Exit::Interrupted
-    } else if unsettled > 0 || !report_written {
+    } else if summary.unsettled(settings.dry_run) > 0 || !report_written {
         Exit::Incomplete
     } else {
         Exit::Success

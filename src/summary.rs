@@ -59,6 +59,21 @@ impl Summary {
         self.rows_with(Status::Failed) + self.rows_with(Status::NotAttempted)
     }
 
+    /// Rows that keep the run from exiting 0. A run that sends must leave every row
+    /// settled (added, skipped or a duplicate); a dry run must leave nothing that
+    /// would not be sent: invalid rows, and with `--check-keys`, rows whose key was
+    /// refused or could not be checked.
+    pub fn unsettled(&self, dry_run: bool) -> usize {
+        if dry_run {
+            return self.rows_with(Status::Invalid) + self.rows_with(Status::Failed);
+        }
+        Status::ALL
+            .iter()
+            .filter(|s| !s.is_settled())
+            .map(|s| self.rows_with(*s))
+            .sum()
+    }
+
     /// All report rows.
     pub fn total_rows(&self) -> usize {
         self.rows.values().sum()
