@@ -2,26 +2,24 @@
 //! write the report, summarise.
 
 use crate::exit::Exit;
+use crate::follow;
 use crate::input;
 use crate::journal::{self, Journal};
 use crate::lock::ReportLock;
 use crate::monitor::{self, RunOutcome};
 use crate::plan::{ChunkOptions, Plan, Planner};
-use crate::progress::Progress;
 use crate::report::{self, Rows};
 use crate::resume::{self, AlreadyAdded};
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
 use crate::send::retry::RetryPolicy;
-use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
+use crate::send::{DispatchSettings, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
-use crate::status::Status;
 use crate::stop::Stop;
 use crate::summary::{Summary, estimate_duration, retry_hint};
 use crate::term;
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Runs the whole job and says how it ended. Errors are printed here.
@@ -241,7 +239,7 @@ fn dispatch_settings(settings: &RunSettings) -> DispatchSettings {
     }
 }
 
-/// Sends every chunk and collects the outcomes, printing progress as they come.
+/// Sends every chunk, journalling each as it finishes.
 fn send_all(
     settings: &RunSettings,
     plan: &Plan,
@@ -250,67 +248,19 @@ fn send_all(
     journal: &mut Journal,
 ) -> (Vec<Option<Outcome>>, u64) {
     let dispatch_settings = dispatch_settings(settings);
-    let mut progress = Progress::new(
-        plan.chunks.len() as u64,
-        !settings.quiet,
-        settings.progress_interval,
-    );
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.chunks.len()];
-    let mut attempts = 0u64;
-    let (events, received) = mpsc::channel();
-
-    std::thread::scope(|scope| {
-        let sender = scope.spawn(|| dispatch(plan, transport, &dispatch_settings, stop, events));
-        for event in received {
-            match event {
-                Event::Attempt(attempt) => {
-                    attempts += 1;
-                    progress.attempted();
-                    if settings.verbose {
-                        progress.println(&attempt_line(plan, &attempt));
-                    }
-                }
-                Event::Finished { chunk, outcome } => {
-                    progress.finished_one(outcome.status == Status::Failed);
-                    outcomes[chunk as usize] = Some(outcome);
-                    journal.record(&Rows::new(plan, &outcomes, false), chunk);
-                }
-            }
-        }
-        if let Ok(Err(error)) = sender.join() {
-            term::print_error(&format!("cannot start the workers: {error}"));
-        }
-    });
-    progress.finish();
+    let attempts = follow::follow(
+        settings,
+        plan,
+        plan.chunks.len() as u64,
+        "",
+        |events| dispatch(plan, transport, &dispatch_settings, stop, events),
+        |chunk, outcome| {
+            outcomes[chunk as usize] = Some(outcome);
+            journal.record(&Rows::new(plan, &outcomes, false), chunk);
+        },
+    );
     (outcomes, attempts)
-}
-
-/// `-v`: one line per attempt, with the key masked.
-pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
-    let chunk = &plan.chunks[attempt.chunk as usize];
-    let account = &plan.accounts[chunk.account as usize];
-    let label = chunk
-        .entries
-        .first()
-        .map(|&i| &*plan.labels[plan.entries[i as usize].label as usize])
-        .unwrap_or("");
-    let result = match &attempt.result {
-        Ok(status) => status.to_string(),
-        Err(error) => format!("error ({error})"),
-    };
-    let at = jiff::Timestamp::try_from(attempt.at)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default();
-    term::clean(
-        &format!(
-            "{at} account={label:?} key={} key_id={} status={result} attempt={} latency={}ms",
-            account.shown_key,
-            account.id,
-            attempt.number,
-            attempt.latency.as_millis()
-        ),
-        1000,
-    )
 }
 
 /// What the send stage hands on to the report.
