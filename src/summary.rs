@@ -2,6 +2,7 @@
 //! end of every run.
 
 use crate::input::InputSource;
+use crate::key::KeyError;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
 use crate::report::Row;
@@ -16,7 +17,7 @@ use std::time::Duration;
 pub struct Summary {
     /// Report rows per status.
     pub rows: BTreeMap<Status, usize>,
-    /// Accounts (distinct keys) in the input.
+    /// Accounts (distinct non-empty key cells) in the input.
     pub accounts: usize,
     /// Requests planned (chunks).
     pub requests: usize,
@@ -30,7 +31,12 @@ impl Summary {
     /// Counts `rows`, which must be every row of the report.
     pub fn count<'a>(plan: &Plan, rows: impl Iterator<Item = Row<'a>>, attempts: u64) -> Summary {
         let mut summary = Summary {
-            accounts: plan.accounts.len(),
+            // Rows with an empty key cell share one pseudo-account; it is no account.
+            accounts: plan
+                .accounts
+                .iter()
+                .filter(|a| a.key != Err(KeyError::Empty))
+                .count(),
             requests: plan.chunks.len(),
             attempts,
             ..Summary::default()
