@@ -27,6 +27,11 @@ use std::time::Instant;
 /// Runs the whole job and says how it ended. Errors are printed here.
 pub fn run(settings: &RunSettings) -> Exit {
     let started_at = jiff::Timestamp::now();
+    // Before the lock, whose file would sit beside a device as readily as a report.
+    if let Err(message) = check_outputs(settings) {
+        term::print_error(&message);
+        return Exit::Usage;
+    }
     // Before anything is read or sent: a second run on the same report stops here,
     // and writes no summary file, which belongs to the run that holds the report.
     let _lock = match lock_report(&settings.report) {
@@ -201,6 +206,75 @@ fn warn_if_shared(input: &input::InputSource) {
     }
     #[cfg(not(unix))]
     let _ = input;
+}
+
+/// Refuses files the run would destroy: the report and the summary are renamed into
+/// place, so one that is the input (or `/dev/null`, or each other) would replace it.
+/// `--resume` may be the report: it is read whole before the report is written.
+fn check_outputs(settings: &RunSettings) -> Result<(), String> {
+    let input = match &settings.input {
+        input::InputSource::Path(path) => Some(path.as_path()),
+        input::InputSource::Stdin => None,
+    };
+    let report = match &settings.report {
+        ReportTarget::Path(path) => Some(path.as_path()),
+        ReportTarget::Stdout => None,
+    };
+    let taken = [
+        ("the input file", input),
+        ("the report (--report)", report),
+        ("the --resume file", settings.resume.as_deref()),
+    ];
+    let outputs = [
+        ("--report", report, &taken[..1]),
+        (
+            "--summary-json",
+            settings.summary_json.as_deref(),
+            &taken[..],
+        ),
+    ];
+    for (flag, output, others) in outputs {
+        let Some(output) = output else { continue };
+        if let Ok(metadata) = std::fs::metadata(output)
+            && !metadata.is_file()
+            && !metadata.is_dir()
+        {
+            return Err(format!(
+                "{flag} {} is not a regular file (a device, pipe or socket), and writing \
+                 would replace it; give the name of a file",
+                output.display()
+            ));
+        }
+        for (what, other) in others {
+            if other.is_some_and(|other| same_place(output, other)) {
+                return Err(format!(
+                    "{flag} {} is {what}, which writing would replace; choose another \
+                     name with {flag}",
+                    output.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file, through symbolic links and `..`; a path that does
+/// not exist yet is placed in its folder.
+fn same_place(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+        if let Ok(real) = std::fs::canonicalize(path) {
+            return Some(real);
+        }
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(folder).ok()?.join(path.file_name()?))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Refuses, before anything is sent, a report that could not be written afterwards.

@@ -605,6 +605,90 @@ fn a_stale_lock_file_from_a_killed_run_does_not_block() {
     assert!(!dir.path().join("report.csv.lock").exists());
 }
 
+#[test]
+fn a_report_or_summary_that_would_replace_the_input_or_the_report_is_refused() {
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 2);
+    let input = std::fs::read(dir.path().join("in.csv")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("in.csv", dir.path().join("link.csv")).unwrap();
+    let server = ScriptedServer::start(HashMap::new());
+    let url = server.base_url.as_str();
+
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--report", "in.csv"],
+            "--report in.csv is the input file",
+        ),
+        (vec!["--report", "./sub/../in.csv"], "is the input file"),
+        (
+            vec!["--report", "report.csv", "--summary-json", "in.csv"],
+            "--summary-json in.csv is the input file",
+        ),
+        (
+            vec!["--report", "report.csv", "--summary-json", "report.csv"],
+            "--summary-json report.csv is the report",
+        ),
+    ];
+    if cfg!(unix) {
+        cases.push((vec!["--report", "link.csv"], "is the input file"));
+    }
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for (args, want) in cases {
+        let output = ecbulk()
+            .current_dir(dir.path())
+            .args(["run", "in.csv", "--base-url", url])
+            .args(&args)
+            .output()
+            .expect("the binary runs");
+        let message = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {message}");
+        assert!(message.contains(want), "{args:?}: {message}");
+        assert!(message.contains("choose another name with --"), "{message}");
+        assert_eq!(std::fs::read(dir.path().join("in.csv")).unwrap(), input);
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("report.csv").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_that_is_a_device_or_pipe_is_refused_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // As root, a report renamed over /dev/null would replace the device for the
+    // whole machine; a pipe in the temp folder stands in for it.
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 1);
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let server = ScriptedServer::start(HashMap::new());
+
+    for flag in ["--report", "--summary-json"] {
+        let output = ecbulk()
+            .current_dir(dir.path())
+            .args(["run", "in.csv", "--base-url", &server.base_url])
+            .args([flag, "pipe"])
+            .output()
+            .expect("the binary runs");
+        let message = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{flag}: {message}");
+        assert!(
+            message.contains(&format!("{flag} pipe is not a regular file")),
+            "{message}"
+        );
+        let kind = std::fs::symlink_metadata(dir.path().join("pipe")).unwrap();
+        assert!(
+            kind.file_type().is_fifo(),
+            "{flag}: the pipe is still a pipe"
+        );
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("pipe.lock").exists());
+}
+
 // ---- completions and version ------------------------------------------------------
 
 #[test]
