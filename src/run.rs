@@ -121,7 +121,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     if let Some(sandbox) = &sandbox
         && !settings.quiet
     {
-        eprintln!("{}", sandbox_holdings(&plan, sandbox));
+        term::eprintln(&sandbox_holdings(&plan, sandbox));
     }
     exit
 }
@@ -179,11 +179,11 @@ fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String>
     let rows = Rows::new(plan, &unsent, false);
     let journal = Journal::create(&path, settings.resume.as_deref(), plan, &rows)?;
     if settings.report == ReportTarget::Stdout && !settings.quiet {
-        eprintln!(
+        term::eprintln(&format!(
             "ecbulk: journal: {} (removed once the report is written; if the run is cut short, continue with --resume {})",
             path.display(),
             path.display()
-        );
+        ));
     }
     Ok(journal)
 }
@@ -434,17 +434,14 @@ fn finish(
     });
     let kept_journal = journal.and_then(|j| j.finish(report_written));
     if !settings.quiet {
-        eprint!(
-            "{}",
-            summary.render(&report_name, started.elapsed(), estimate)
-        );
+        term::eprint(&summary.render(&report_name, started.elapsed(), estimate));
         if !settings.dry_run && (sent.interrupted || summary.left_to_do() > 0 || !report_written) {
             let resume_from = match (&kept_journal, &settings.report) {
                 (Some(journal), _) => Some(journal.as_path()),
                 (None, ReportTarget::Path(path)) => Some(path.as_path()),
                 (None, ReportTarget::Stdout) => None,
             };
-            eprintln!("{}", retry_hint(&settings.input, resume_from));
+            term::eprintln(&retry_hint(&settings.input, resume_from));
         }
     }
 

@@ -91,6 +91,84 @@ fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<i32>
 
 // ---- off a terminal ---------------------------------------------------------
 
+/// A stderr whose reading end is closed: every write to it fails with EPIPE.
+fn closed_stderr() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_neither_crashes_the_run_nor_deafens_ctrl_c() {
+    // `2>&1 | head`, or a log pipe that died: with eprintln! the first progress line
+    // panicked the run (no report), and a panic in the signal thread left Ctrl-C
+    // unheard.
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 3);
+    let sandbox = slow_sandbox(100);
+    let url = sandbox.base_url();
+    let args = [
+        "--rate",
+        "0",
+        "--concurrency",
+        "1",
+        "--progress-interval",
+        "0.02",
+    ];
+    let output = ecbulk()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "in.csv",
+            "--report",
+            "report.csv",
+            "-v",
+            "--base-url",
+            &url,
+        ])
+        .args(args)
+        .stderr(closed_stderr())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        status_counts(&read_report(&dir.path().join("report.csv")))["added"],
+        3
+    );
+
+    accounts_csv(dir.path(), 40);
+    let mut child = ecbulk()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "in.csv",
+            "--report",
+            "second.csv",
+            "--base-url",
+            &url,
+        ])
+        .args(args)
+        .stderr(closed_stderr())
+        .spawn()
+        .expect("the binary runs");
+    assert!(wait_for(Duration::from_secs(10), || sandbox
+        .requests()
+        .len()
+        > 5));
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(20)), Some(130));
+    let rows = read_report(&dir.path().join("second.csv"));
+    assert_eq!(rows.len(), 40);
+    assert!(
+        status_counts(&rows).contains_key("not_attempted"),
+        "{rows:?}"
+    );
+}
+
 #[test]
 fn off_a_terminal_stderr_is_plain_with_progress_lines_counting_finished_requests() {
     let dir = temp_dir();
