@@ -64,6 +64,9 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     let started = Instant::now();
     let plan = read_plan(settings)?;
     check_report_target(&settings.report)?;
+    if let Some(path) = &settings.summary_json {
+        check_summary_target(path)?;
+    }
     let estimate = settings
         .dry_run
         .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
@@ -295,6 +298,27 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
     tempfile::tempfile_in(folder).map(drop).map_err(|e| {
         format!(
             "cannot write the report in {}: {e} (choose another place with --report)",
+            folder.display()
+        )
+    })
+}
+
+/// Refuses, before anything is sent, a `--summary-json` that could not be written
+/// afterwards: the run would be done, and its monitor would read a failure.
+fn check_summary_target(path: &Path) -> Result<(), String> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "--summary-json {} is a folder; give a file name",
+            path.display()
+        ));
+    }
+    tempfile::tempfile_in(folder).map(drop).map_err(|e| {
+        format!(
+            "cannot write --summary-json in {}: {e} (choose another place with --summary-json)",
             folder.display()
         )
     })

@@ -334,6 +334,32 @@ fn a_run_stopped_by_an_input_error_still_writes_its_summary_json() {
 }
 
 #[test]
+fn a_summary_json_that_cannot_be_written_is_refused_before_anything_is_sent() {
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 2);
+    let server = ScriptedServer::start(HashMap::new());
+    let output = run_in(
+        dir.path(),
+        "in.csv",
+        &[
+            "--base-url",
+            &server.base_url,
+            "--summary-json",
+            "gone/summary.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", all_output(&output));
+    let message = stderr_of(&output);
+    assert!(
+        message.contains("cannot write --summary-json in gone")
+            && message.contains("choose another place with --summary-json"),
+        "{message}"
+    );
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("report.csv").exists());
+}
+
+#[test]
 fn an_interrupted_run_still_writes_its_summary_json() {
     let dir = temp_dir();
     accounts_csv(dir.path(), 20);
