@@ -87,7 +87,7 @@ fn serve_sandbox(config: crate::sandbox::SandboxConfig) -> Exit {
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", sandbox.base_url());
     let _ = stdout.flush();
-    eprintln!("ecbulk: {described}");
+    term::eprintln(&format!("ecbulk: {described}"));
 
     let _ = signals.forever().next();
     sandbox.shutdown();

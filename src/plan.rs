@@ -157,10 +157,17 @@ impl Planner {
             return;
         }
         for CellAddress { text, invalid } in addresses {
+            let malformed = invalid.is_some();
             let (status, note) = match (key_error, invalid) {
                 (Some(error), _) => (Status::Invalid, Note::Invalid(error.to_string().into())),
                 (None, Some(reason)) => (Status::Invalid, Note::Invalid(reason.into())),
                 (None, None) => (Status::Planned, Note::None),
+            };
+            // An invalid address is reported as found, like a label, but without
+            // the escapes and NULs it may hold; the reason still names them.
+            let text = match malformed && text.chars().any(char::is_control) {
+                true => crate::term::clean(&text, LABEL_LIMIT),
+                false => text,
             };
             self.push_entry(row.line, account, label, &text, status, note);
         }
@@ -363,6 +370,24 @@ mod tests {
             ]
         );
         assert_eq!(plan.entries[3].note, Note::DuplicateOf(2));
+    }
+
+    #[test]
+    fn an_invalid_address_keeps_no_control_character_but_its_reason_names_it() {
+        let rows = [row(2, KEY_A, "\u{1b}[2Ja@x.example; b@x.example\0")];
+        let plan = plan(&rows, &ChunkOptions::default());
+        let shown: Vec<&str> = plan.entries.iter().map(|e| &*e.email).collect();
+        assert_eq!(shown, [" [2Ja@x.example", "b@x.example "]);
+        for entry in &plan.entries {
+            assert_eq!(entry.status, Status::Invalid);
+            let Note::Invalid(reason) = &entry.note else {
+                panic!("{entry:?}")
+            };
+            assert!(
+                reason.contains("U+001B") || reason.contains("U+0000"),
+                "{reason}"
+            );
+        }
     }
 
     #[test]

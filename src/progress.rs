@@ -85,7 +85,7 @@ impl Progress {
     pub fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => crate::term::eprintln(line),
         }
     }
 
@@ -165,7 +165,7 @@ impl Ticker {
         let thread = std::thread::spawn(move || {
             // Ends when `stop` is dropped: recv then fails with Disconnected.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                eprintln!("{}", counts.line(counts.started.elapsed()));
+                crate::term::eprintln(&counts.line(counts.started.elapsed()));
             }
         });
         Ticker { stop, thread }

@@ -50,6 +50,16 @@ struct Columns {
 /// is about to replace. Errors name the file and say what is wrong with it.
 pub fn load(path: &Path) -> Result<AlreadyAdded, String> {
     let name = path.display();
+    // Read whole, a device or pipe (`/dev/zero`) would take memory without end.
+    if let Ok(metadata) = std::fs::metadata(path)
+        && !metadata.is_file()
+        && !metadata.is_dir()
+    {
+        return Err(format!(
+            "--resume {name}: not a regular file (a device, pipe or socket); give it the \
+             report or the .partial journal of an earlier run"
+        ));
+    }
     let data = std::fs::read(path).map_err(|e| format!("--resume {name}: cannot read it: {e}"))?;
     let added = parse(&data).map_err(|e| format!("--resume {name}: {e}"))?;
     if added.torn_last_row {

@@ -25,6 +25,11 @@ use std::time::Instant;
 /// Runs the whole job and says how it ended. Errors are printed here.
 pub fn run(settings: &RunSettings) -> Exit {
     let started_at = jiff::Timestamp::now();
+    // Before the lock, whose file would sit beside a device as readily as a report.
+    if let Err(message) = check_outputs(settings) {
+        term::print_error(&message);
+        return Exit::Usage;
+    }
     // Before anything is read or sent: a second run on the same report stops here,
     // and writes no summary file, which belongs to the run that holds the report.
     let _lock = match lock_report(&settings.report) {
@@ -57,6 +62,9 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     let started = Instant::now();
     let plan = read_plan(settings)?;
     check_report_target(&settings.report)?;
+    if let Some(path) = &settings.summary_json {
+        check_summary_target(path)?;
+    }
     let estimate = settings
         .dry_run
         .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
@@ -114,7 +122,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     if let Some(sandbox) = &sandbox
         && !settings.quiet
     {
-        eprintln!("{}", sandbox_holdings(&plan, sandbox));
+        term::eprintln(&sandbox_holdings(&plan, sandbox));
     }
     exit
 }
@@ -172,11 +180,11 @@ fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String>
     let rows = Rows::new(plan, &unsent, false);
     let journal = Journal::create(&path, settings.resume.as_deref(), plan, &rows)?;
     if settings.report == ReportTarget::Stdout && !settings.quiet {
-        eprintln!(
+        term::eprintln(&format!(
             "ecbulk: journal: {} (removed once the report is written; if the run is cut short, continue with --resume {})",
             path.display(),
             path.display()
-        );
+        ));
     }
     Ok(journal)
 }
@@ -201,6 +209,75 @@ fn warn_if_shared(input: &input::InputSource) {
     let _ = input;
 }
 
+/// Refuses files the run would destroy: the report and the summary are renamed into
+/// place, so one that is the input (or `/dev/null`, or each other) would replace it.
+/// `--resume` may be the report: it is read whole before the report is written.
+fn check_outputs(settings: &RunSettings) -> Result<(), String> {
+    let input = match &settings.input {
+        input::InputSource::Path(path) => Some(path.as_path()),
+        input::InputSource::Stdin => None,
+    };
+    let report = match &settings.report {
+        ReportTarget::Path(path) => Some(path.as_path()),
+        ReportTarget::Stdout => None,
+    };
+    let taken = [
+        ("the input file", input),
+        ("the report (--report)", report),
+        ("the --resume file", settings.resume.as_deref()),
+    ];
+    let outputs = [
+        ("--report", report, &taken[..1]),
+        (
+            "--summary-json",
+            settings.summary_json.as_deref(),
+            &taken[..],
+        ),
+    ];
+    for (flag, output, others) in outputs {
+        let Some(output) = output else { continue };
+        if let Ok(metadata) = std::fs::metadata(output)
+            && !metadata.is_file()
+            && !metadata.is_dir()
+        {
+            return Err(format!(
+                "{flag} {} is not a regular file (a device, pipe or socket), and writing \
+                 would replace it; give the name of a file",
+                output.display()
+            ));
+        }
+        for (what, other) in others {
+            if other.is_some_and(|other| same_place(output, other)) {
+                return Err(format!(
+                    "{flag} {} is {what}, which writing would replace; choose another \
+                     name with {flag}",
+                    output.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file, through symbolic links and `..`; a path that does
+/// not exist yet is placed in its folder.
+fn same_place(a: &Path, b: &Path) -> bool {
+    fn resolved(path: &Path) -> Option<std::path::PathBuf> {
+        if let Ok(real) = std::fs::canonicalize(path) {
+            return Some(real);
+        }
+        let folder = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(folder).ok()?.join(path.file_name()?))
+    }
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Refuses, before anything is sent, a report that could not be written afterwards.
 fn check_report_target(target: &ReportTarget) -> Result<(), String> {
     let ReportTarget::Path(path) = target else {
@@ -219,6 +296,27 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
     tempfile::tempfile_in(folder).map(drop).map_err(|e| {
         format!(
             "cannot write the report in {}: {e} (choose another place with --report)",
+            folder.display()
+        )
+    })
+}
+
+/// Refuses, before anything is sent, a `--summary-json` that could not be written
+/// afterwards: the run would be done, and its monitor would read a failure.
+fn check_summary_target(path: &Path) -> Result<(), String> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(format!(
+            "--summary-json {} is a folder; give a file name",
+            path.display()
+        ));
+    }
+    tempfile::tempfile_in(folder).map(drop).map_err(|e| {
+        format!(
+            "cannot write --summary-json in {}: {e} (choose another place with --summary-json)",
             folder.display()
         )
     })
@@ -310,17 +408,14 @@ fn finish(
     });
     let kept_journal = journal.and_then(|j| j.finish(report_written));
     if !settings.quiet {
-        eprint!(
-            "{}",
-            summary.render(&report_name, started.elapsed(), estimate)
-        );
+        term::eprint(&summary.render(&report_name, started.elapsed(), estimate));
         if !settings.dry_run && (sent.interrupted || summary.left_to_do() > 0 || !report_written) {
             let resume_from = match (&kept_journal, &settings.report) {
                 (Some(journal), _) => Some(journal.as_path()),
                 (None, ReportTarget::Path(path)) => Some(path.as_path()),
                 (None, ReportTarget::Stdout) => None,
             };
-            eprintln!("{}", retry_hint(&settings.input, resume_from));
+            term::eprintln(&retry_hint(&settings.input, resume_from));
         }
     }
 

@@ -36,11 +36,11 @@ pub fn watch(stop: &Arc<Stop>, journal: Option<&Path>) -> SignalWatch {
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if stop.is_raised() {
-                eprintln!("{quit_note}");
+                crate::term::eprintln(&quit_note);
                 std::process::exit(130);
             }
-            eprintln!(
-                "ecbulk: stopping: no new requests; waiting for those in flight (press Ctrl-C again to quit at once)"
+            crate::term::eprintln(
+                "ecbulk: stopping: no new requests; waiting for those in flight (press Ctrl-C again to quit at once)",
             );
             stop.raise();
         }

@@ -1,7 +1,7 @@
 //! Text bound for a person's terminal: one printer for errors, with a fixed prefix,
 //! and the cleaning that server-supplied text gets before it is shown.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by `-q`: warnings are dropped, errors still printed.
@@ -49,10 +49,26 @@ pub fn configure(color: ColorChoice, quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+/// Writes `text` on stderr as it is. A stderr that cannot be written (a closed pipe,
+/// a full disk) is ignored: `eprint!` would panic there, and a panic mid-run would
+/// leave the report unwritten and Ctrl-C unheard.
+pub fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Writes `line` and a line break on stderr, ignoring a stderr that cannot be
+/// written (see [`eprint`]).
+pub fn eprintln(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(line.as_bytes())
+        .and_then(|()| stderr.write_all(b"\n"));
+}
+
 /// Prints `ecbulk: error: MESSAGE` on stderr. The one place errors are printed.
 pub fn print_error(message: &str) {
     let prefix = console::style("ecbulk: error:").red().bold().for_stderr();
-    eprintln!("{prefix} {}", clean(message, 2000));
+    eprintln(&format!("{prefix} {}", clean(message, 2000)));
 }
 
 /// Prints `ecbulk: warning: MESSAGE` on stderr, unless `-q` asked for errors only.
@@ -61,7 +77,7 @@ pub fn print_warning(message: &str) {
         return;
     }
     let prefix = console::style("ecbulk: warning:").yellow().for_stderr();
-    eprintln!("{prefix} {}", clean(message, 2000));
+    eprintln(&format!("{prefix} {}", clean(message, 2000)));
 }
 
 /// Replaces control characters (escape sequences, carriage returns, NULs) with a

@@ -498,6 +498,53 @@ fn a_resume_file_that_is_not_a_report_is_refused_before_sending() {
 }
 
 #[test]
+fn a_resume_file_that_is_a_device_or_pipe_is_refused_not_read_forever() {
+    // Read whole, /dev/zero would fill memory and a pipe without a writer would never
+    // open; a pipe in the temp folder stands for both.
+    let dir = temp_dir();
+    let server = ScriptedServer::start(HashMap::new());
+    write(
+        dir.path(),
+        "in.csv",
+        format!("key,email\n{KEY_A},a@journal.example\n"),
+    );
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let mut child = ecbulk()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "in.csv",
+            "--report",
+            "report.csv",
+            "--resume",
+            "pipe",
+        ])
+        .args(["--base-url", &server.base_url])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let ended = wait_for(Duration::from_secs(10), || {
+        child.try_wait().ok().flatten().is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("the run ends");
+    assert!(ended, "the run hung on reading the pipe");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("--resume pipe: not a regular file"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty());
+}
+
+#[test]
 fn a_journal_left_by_a_stopped_run_is_never_overwritten() {
     let dir = temp_dir();
     let server = ScriptedServer::start(HashMap::new());

@@ -91,6 +91,84 @@ fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<i32>
 
 // ---- off a terminal ---------------------------------------------------------
 
+/// A stderr whose reading end is closed: every write to it fails with EPIPE.
+fn closed_stderr() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    writer
+}
+
+#[test]
+fn a_stderr_that_cannot_be_written_neither_crashes_the_run_nor_deafens_ctrl_c() {
+    // `2>&1 | head`, or a log pipe that died: with eprintln! the first progress line
+    // panicked the run (no report), and a panic in the signal thread left Ctrl-C
+    // unheard.
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 3);
+    let sandbox = slow_sandbox(100);
+    let url = sandbox.base_url();
+    let args = [
+        "--rate",
+        "0",
+        "--concurrency",
+        "1",
+        "--progress-interval",
+        "0.02",
+    ];
+    let output = ecbulk()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "in.csv",
+            "--report",
+            "report.csv",
+            "-v",
+            "--base-url",
+            &url,
+        ])
+        .args(args)
+        .stderr(closed_stderr())
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        status_counts(&read_report(&dir.path().join("report.csv")))["added"],
+        3
+    );
+
+    accounts_csv(dir.path(), 40);
+    let mut child = ecbulk()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "in.csv",
+            "--report",
+            "second.csv",
+            "--base-url",
+            &url,
+        ])
+        .args(args)
+        .stderr(closed_stderr())
+        .spawn()
+        .expect("the binary runs");
+    assert!(wait_for(Duration::from_secs(10), || sandbox
+        .requests()
+        .len()
+        > 5));
+    let signal = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(20)), Some(130));
+    let rows = read_report(&dir.path().join("second.csv"));
+    assert_eq!(rows.len(), 40);
+    assert!(
+        status_counts(&rows).contains_key("not_attempted"),
+        "{rows:?}"
+    );
+}
+
 #[test]
 fn off_a_terminal_stderr_is_plain_with_progress_lines_counting_finished_requests() {
     let dir = temp_dir();
@@ -253,6 +331,32 @@ fn a_run_stopped_by_an_input_error_still_writes_its_summary_json() {
         "{json}"
     );
     assert!(json["report"].is_null());
+}
+
+#[test]
+fn a_summary_json_that_cannot_be_written_is_refused_before_anything_is_sent() {
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 2);
+    let server = ScriptedServer::start(HashMap::new());
+    let output = run_in(
+        dir.path(),
+        "in.csv",
+        &[
+            "--base-url",
+            &server.base_url,
+            "--summary-json",
+            "gone/summary.json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", all_output(&output));
+    let message = stderr_of(&output);
+    assert!(
+        message.contains("cannot write --summary-json in gone")
+            && message.contains("choose another place with --summary-json"),
+        "{message}"
+    );
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("report.csv").exists());
 }
 
 #[test]
@@ -603,6 +707,90 @@ fn a_stale_lock_file_from_a_killed_run_does_not_block() {
     let output = run_in(dir.path(), "in.csv", &["--base-url", &server.base_url]);
     assert_eq!(output.status.code(), Some(0), "{}", all_output(&output));
     assert!(!dir.path().join("report.csv.lock").exists());
+}
+
+#[test]
+fn a_report_or_summary_that_would_replace_the_input_or_the_report_is_refused() {
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 2);
+    let input = std::fs::read(dir.path().join("in.csv")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("in.csv", dir.path().join("link.csv")).unwrap();
+    let server = ScriptedServer::start(HashMap::new());
+    let url = server.base_url.as_str();
+
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--report", "in.csv"],
+            "--report in.csv is the input file",
+        ),
+        (vec!["--report", "./sub/../in.csv"], "is the input file"),
+        (
+            vec!["--report", "report.csv", "--summary-json", "in.csv"],
+            "--summary-json in.csv is the input file",
+        ),
+        (
+            vec!["--report", "report.csv", "--summary-json", "report.csv"],
+            "--summary-json report.csv is the report",
+        ),
+    ];
+    if cfg!(unix) {
+        cases.push((vec!["--report", "link.csv"], "is the input file"));
+    }
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for (args, want) in cases {
+        let output = ecbulk()
+            .current_dir(dir.path())
+            .args(["run", "in.csv", "--base-url", url])
+            .args(&args)
+            .output()
+            .expect("the binary runs");
+        let message = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {message}");
+        assert!(message.contains(want), "{args:?}: {message}");
+        assert!(message.contains("choose another name with --"), "{message}");
+        assert_eq!(std::fs::read(dir.path().join("in.csv")).unwrap(), input);
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("report.csv").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_that_is_a_device_or_pipe_is_refused_not_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    // As root, a report renamed over /dev/null would replace the device for the
+    // whole machine; a pipe in the temp folder stands in for it.
+    let dir = temp_dir();
+    accounts_csv(dir.path(), 1);
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let server = ScriptedServer::start(HashMap::new());
+
+    for flag in ["--report", "--summary-json"] {
+        let output = ecbulk()
+            .current_dir(dir.path())
+            .args(["run", "in.csv", "--base-url", &server.base_url])
+            .args([flag, "pipe"])
+            .output()
+            .expect("the binary runs");
+        let message = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(1), "{flag}: {message}");
+        assert!(
+            message.contains(&format!("{flag} pipe is not a regular file")),
+            "{message}"
+        );
+        let kind = std::fs::symlink_metadata(dir.path().join("pipe")).unwrap();
+        assert!(
+            kind.file_type().is_fifo(),
+            "{flag}: the pipe is still a pipe"
+        );
+    }
+    assert!(server.received().is_empty(), "nothing was sent");
+    assert!(!dir.path().join("pipe.lock").exists());
 }
 
 // ---- completions and version ------------------------------------------------------

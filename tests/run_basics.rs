@@ -242,6 +242,30 @@ fn a_missing_email_column_is_refused_before_anything_is_sent() {
 }
 
 #[test]
+fn a_quote_left_open_is_refused_before_its_rows_reach_another_account() {
+    // Read as csv-core alone reads it, KEY_B's row would become part of KEY_A's email
+    // cell: c@y.com sent to KEY_A's account, and KEY_B written into the report.
+    let dir = temp_dir();
+    let server = ScriptedServer::start(Default::default());
+    write(
+        dir.path(),
+        "in.csv",
+        format!("api_key,email\n{KEY_A},\"a@x.com\n{KEY_B},c@y.com\n"),
+    );
+    let output = run_in(dir.path(), "in.csv", &["--base-url", &server.base_url]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("in.csv, line 2: column 2 (\"email\")"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("never closed"), "{stderr}");
+    assert!(server.received().is_empty());
+    assert!(!dir.path().join("report.csv").exists());
+    assert!(!all_output(&output).contains(KEY_B));
+}
+
+#[test]
 fn explicit_column_flags_pick_the_columns() {
     let dir = temp_dir();
     let server = sandbox();

@@ -273,13 +273,22 @@ fn default_report_name(now: jiff::Timestamp) -> PathBuf {
 /// The base URL without a trailing slash. It must be `https://`, since every request
 /// carries an API key; plain `http://` is allowed only to a loopback host (a sandbox).
 fn check_base_url(url: &str) -> Result<String, String> {
-    let url = url.trim().trim_end_matches('/');
-    let uri: ureq::http::Uri = url
+    let given = url.trim();
+    let url = given.trim_end_matches('/');
+    // Without its slashes `https://` would parse as a host called `https`, and the
+    // parser calls `https://` itself an "empty string".
+    if given
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('/'))
+    {
+        return Err(format!("--base-url '{given}' names no host"));
+    }
+    let uri: ureq::http::Uri = given
         .parse()
-        .map_err(|e| format!("--base-url '{url}' is not a URL: {e}"))?;
+        .map_err(|e| format!("--base-url '{given}' is not a URL: {e}"))?;
     let host = uri.host().unwrap_or("");
     if host.is_empty() {
-        return Err(format!("--base-url '{url}' names no host"));
+        return Err(format!("--base-url '{given}' names no host"));
     }
     match uri.scheme_str() {
         Some("https") => Ok(url.to_string()),
@@ -410,6 +419,8 @@ mod tests {
             ("http://127.0.0.1.evil.com/api", Err("plain http")),
             ("ftp://example.com", Err("must start with https://")),
             ("www.digicert.com", Err("must start with https://")),
+            ("https://", Err("names no host")),
+            ("https:///partner-subscription", Err("names no host")),
         ];
         for (url, expected) in cases {
             match (check_base_url(url), expected) {

@@ -220,6 +220,7 @@ pub struct RecordReader<R> {
     ends: Vec<usize>,
     fields: usize,
     len: usize,
+    quotes: Quotes,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -233,6 +234,7 @@ impl<R: Read> RecordReader<R> {
             ends: vec![0; MAX_FIELDS],
             fields: 0,
             len: 0,
+            quotes: Quotes::new(delimiter),
         }
     }
 
@@ -255,6 +257,7 @@ impl<R: Read> RecordReader<R> {
         }
         let line = self.input.lines.line();
         let (mut len, mut fields) = (0, 0);
+        self.quotes.state = QuoteState::FieldStart;
 
         loop {
             let available = self.input.available();
@@ -262,11 +265,20 @@ impl<R: Read> RecordReader<R> {
             let (result, read, written, ended) =
                 self.csv
                     .read_record(available, &mut self.out[len..], &mut self.ends[fields..]);
+            self.quotes.feed(&available[..read]);
             self.input.consume(read)?;
             len += written;
             fields += ended;
 
             match result {
+                // csv-core ends a quoted cell at the end of the input without a word;
+                // the rows after the stray quote would then be read as one cell, and
+                // their keys and addresses sent to this row's account.
+                csv_core::ReadRecordResult::Record
+                    if at_end && self.quotes.state == QuoteState::Quoted =>
+                {
+                    return Err(quote_left_open(line, fields.saturating_sub(1)));
+                }
                 csv_core::ReadRecordResult::Record => break,
                 csv_core::ReadRecordResult::End => return Ok(None),
                 csv_core::ReadRecordResult::InputEmpty if at_end => return Ok(None),
@@ -300,6 +312,63 @@ impl<R: Read> RecordReader<R> {
                 field
             })
             .collect()
+    }
+}
+
+/// Where the text read so far stands with respect to quoting, as csv-core reads it:
+/// RFC 4180 quotes, `""` inside a quoted cell for one quote, and a quote inside an
+/// unquoted cell taken as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    /// At the start of a cell.
+    FieldStart,
+    /// Inside a cell that did not start with a quote.
+    Unquoted,
+    /// Inside a quoted cell.
+    Quoted,
+    /// Just after a quote inside a quoted cell: it closed the cell, or starts `""`.
+    QuoteInQuoted,
+}
+
+/// Follows the quoting of a record's bytes, so that a quote still open at the end of
+/// the input can be told from a cell that ends there.
+#[derive(Debug, Clone, Copy)]
+struct Quotes {
+    delimiter: u8,
+    state: QuoteState,
+}
+
+impl Quotes {
+    fn new(delimiter: u8) -> Quotes {
+        Quotes {
+            delimiter,
+            state: QuoteState::FieldStart,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        for &byte in bytes {
+            let ends_cell = byte == self.delimiter || byte == b'\n' || byte == b'\r';
+            self.state = match (self.state, byte) {
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (FieldStart, b'"') | (QuoteInQuoted, b'"') => Quoted,
+                (_, _) if ends_cell => FieldStart,
+                (_, _) => Unquoted,
+            };
+        }
+    }
+}
+
+fn quote_left_open(line: u64, field: usize) -> ReadError {
+    ReadError {
+        line,
+        field: Some(field),
+        message: "a quote (\") opens this cell and is never closed, so the cell runs on to \
+                  the end of the file and takes in every row after it; close the quote, or \
+                  remove it"
+            .into(),
     }
 }
 
@@ -413,6 +482,40 @@ mod tests {
             "{}",
             error.message
         );
+    }
+
+    #[test]
+    fn a_quote_left_open_to_the_end_of_the_file_is_refused_at_its_row() {
+        let text = b"k,e\nKEYA,\"a@x.example\nKEYB,b@x.example\nKEYC,c@x.example\n";
+        let mut reader = RecordReader::new(Buffered::new(text.as_slice()), b',');
+        assert_eq!(reader.next_record(), Ok(Some(1)));
+        let error = reader.next_record().expect_err("quote left open");
+        assert_eq!((error.line, error.field), (2, Some(1)));
+        assert!(error.message.contains("never closed"), "{}", error.message);
+    }
+
+    #[test]
+    fn quotes_that_close_or_sit_inside_a_cell_are_not_left_open() {
+        let cases: [&[u8]; 6] = [
+            b"k,e\na,\"x\"",
+            b"k,e\na,\"x\"\"y\"\"\"\n",
+            b"k,e\na,\"\"",
+            b"k,e\na,b\"c\n",
+            b"k,e\na,\"multi\nline\"\r\n",
+            b"k,e\n\"a,\"\"\",b",
+        ];
+        for text in cases {
+            let mut reader = RecordReader::new(Buffered::new(text), b',');
+            let mut rows = 0;
+            while reader
+                .next_record()
+                .unwrap_or_else(|e| panic!("{:?}: {e:?}", String::from_utf8_lossy(text)))
+                .is_some()
+            {
+                rows += 1;
+            }
+            assert_eq!(rows, 2, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]
