@@ -451,9 +451,10 @@ fn samples_give_their_expected_sandbox_contents() {
             .find(|p| p.exists())
             .unwrap_or_else(|| panic!("no input beside {name}"));
         let options = InputOptions {
-            encoding: stem
-                .contains("windows-1252")
-                .then(|| "windows-1252".to_string()),
+            encoding: ["windows-1252", "macintosh"]
+                .into_iter()
+                .find(|label| stem.contains(label))
+                .map(String::from),
             ..InputOptions::default()
         };
 

@@ -171,7 +171,30 @@ impl Iterator for Rows {
 /// file) stop the run before anything is sent. Nothing is read beyond the header, so
 /// a file of any size streams through [`Rows`].
 pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputError> {
-    let file = source.display_name();
+    let inner: Box<dyn Read + Send> = match source {
+        InputSource::Path(path) => match File::open(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                return Err(InputError {
+                    file: source.display_name(),
+                    line: None,
+                    message: format!("cannot open the file: {e}"),
+                });
+            }
+        },
+        InputSource::Stdin => Box::new(io::stdin()),
+    };
+    open_reader(&source.display_name(), inner, options)
+}
+
+/// Like [`open`], over any byte stream; `name` stands for it in messages. Fuzzing and
+/// tests feed bytes through here without a file.
+pub fn open_reader(
+    name: &str,
+    inner: Box<dyn Read + Send>,
+    options: &InputOptions,
+) -> Result<Rows, InputError> {
+    let file = name.to_string();
     let whole_file = |message: String| InputError {
         file: file.clone(),
         line: None,
@@ -179,7 +202,7 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
     };
 
     let encoding = decode::encoding_for(options.encoding.as_deref()).map_err(whole_file)?;
-    let raw = open_raw(source).map_err(whole_file)?;
+    let raw = start_raw(inner).map_err(whole_file)?;
     let mut input = Buffered::new(Decode::new(raw, encoding));
 
     let delimiter = delimiter(&mut input, options).map_err(|e| at_line(&file, e))?;
@@ -212,15 +235,9 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
 const NO_HEADER: &str = "no header: the file holds no rows, and its first row must name the \
                          columns (api_key, email, ...)";
 
-/// Opens the source and reads its first bytes; a workbook or archive is refused here,
-/// by name, rather than decoded into nonsense.
-fn open_raw(source: &InputSource) -> Result<Raw, String> {
-    let mut inner: Box<dyn Read + Send> = match source {
-        InputSource::Path(path) => {
-            Box::new(File::open(path).map_err(|e| format!("cannot open the file: {e}"))?)
-        }
-        InputSource::Stdin => Box::new(io::stdin()),
-    };
+/// Reads the first bytes of the input; a workbook or archive is refused here, by
+/// name, rather than decoded into nonsense.
+fn start_raw(mut inner: Box<dyn Read + Send>) -> Result<Raw, String> {
     let mut start = Vec::with_capacity(8);
     (&mut inner)
         .take(8)
