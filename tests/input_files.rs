@@ -169,6 +169,22 @@ fn an_excel_sep_line_is_honoured_and_skipped() {
 }
 
 #[test]
+fn a_powershell_type_line_is_skipped() {
+    // Windows PowerShell 5's `Export-Csv`: a `#TYPE` line, every cell quoted, CRLF.
+    let text = format!(
+        "#TYPE System.Management.Automation.PSCustomObject\r\n\"ApiKey\",\"Email\"\r\n\
+         \"{KEY_A}\",\"a@x.com\"\r\n"
+    );
+    assert_eq!(rows_of(&text), [row(3, KEY_A, "a@x.com", "")]);
+
+    let error = error_of(
+        b"#TYPE System.Object\r\nkey,mail\r\n",
+        &InputOptions::default(),
+    );
+    assert_eq!(error.line, Some(2));
+}
+
+#[test]
 fn utf16_unicode_text_is_transcoded() {
     let text = format!("api_key\temail\tname\r\n{KEY_A}\ta@bücher.de\tMüller GmbH\r\n");
     for big_endian in [false, true] {

@@ -250,11 +250,19 @@ fn start_raw(mut inner: Box<dyn Read + Send>) -> Result<Raw, String> {
 }
 
 /// The delimiter, and the `sep=` line consumed if there is one. `--delimiter` wins
-/// over both the `sep=` line and sniffing.
+/// over both the `sep=` line and sniffing. A PowerShell `#TYPE` line before them is
+/// consumed too.
 fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result<u8, ReadError> {
-    let Some(first) = input.peek_line()? else {
+    let Some(mut first) = input.peek_line()? else {
         return Ok(options.delimiter.unwrap_or(b','));
     };
+    if sniff::type_line(&first) {
+        input.skip_line(&first)?;
+        let Some(next) = input.peek_line()? else {
+            return Ok(options.delimiter.unwrap_or(b','));
+        };
+        first = next;
+    }
     let declared = match sniff::sep_line(&first) {
         Some(Ok(declared)) => {
             input.skip_line(&first)?;
