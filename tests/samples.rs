@@ -32,7 +32,7 @@ fn samples_with(suffix: &str) -> Vec<(PathBuf, PathBuf)> {
         let Some(stem) = name.strip_suffix(suffix) else {
             continue;
         };
-        let input = ["csv", "txt"]
+        let input = ["csv", "txt", "xlsx", "xls"]
             .iter()
             .map(|ext| samples().join(format!("{stem}.{ext}")))
             .find(|p| p.exists())
@@ -92,7 +92,7 @@ fn sorted(mut emails: Vec<String>) -> Vec<String> {
 #[test]
 fn every_sample_leaves_the_sandbox_holding_exactly_its_expected_addresses() {
     let cases = samples_with(".expected.json");
-    assert!(cases.len() >= 10, "only {} samples", cases.len());
+    assert!(cases.len() >= 15, "only {} samples", cases.len());
 
     for (input, expected_path) in cases {
         let name = input.display().to_string();
