@@ -24,7 +24,10 @@ pub fn usage_error(error: &clap::Error) -> Exit {
 pub fn main(cli: Cli) -> Exit {
     match cli.command {
         Command::Run(args) => match args.into_settings() {
-            Ok(settings) => crate::run::run(&settings),
+            Ok(settings) => {
+                term::configure(settings.color, settings.quiet);
+                crate::run::run(&settings)
+            }
             Err(message) => {
                 term::print_error(&message);
                 Exit::Usage
@@ -37,6 +40,23 @@ pub fn main(cli: Cli) -> Exit {
                 Exit::Usage
             }
         },
+        Command::Completions { shell } => print_completions(shell),
+    }
+}
+
+/// `ecbulk completions SHELL`: the script on stdout, made from the same clap types
+/// that parse the command line, so it never lags behind the flags.
+fn print_completions(shell: clap_complete::Shell) -> Exit {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut stdout = std::io::stdout();
+    clap_complete::generate(shell, &mut command, "ecbulk", &mut stdout);
+    match stdout.flush() {
+        Ok(()) => Exit::Success,
+        Err(error) => {
+            term::print_error(&format!("cannot print the completions: {error}"));
+            Exit::Usage
+        }
     }
 }
 

@@ -6,15 +6,20 @@
 //! row per input address. [`sandbox`] is a local stand-in for the API.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod email;
 pub mod exit;
 pub mod input;
+pub mod journal;
 pub mod key;
 pub mod limits;
+pub mod lock;
+pub mod monitor;
 pub mod plan;
 pub mod progress;
 pub mod report;
+pub mod resume;
 pub mod run;
 pub mod sandbox;
 pub mod send;

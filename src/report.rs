@@ -5,6 +5,7 @@
 use crate::key::KeyId;
 use crate::plan::{Entry, Note, Plan};
 use crate::send::Outcome;
+use crate::send::listing::Listing;
 use crate::status::Status;
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -90,7 +91,12 @@ impl<'a> Rows<'a> {
             Note::DuplicateOf(line) => {
                 row.error_message = Cow::Owned(format!("same address as line {line}"));
             }
-            Note::Chunk(_) if self.dry_run => {}
+            Note::Chunk(chunk) if self.dry_run => {
+                // Only `--check-keys` gives a dry run outcomes: its accounts' GETs.
+                if let Some(check) = self.outcomes.get(*chunk as usize).and_then(Option::as_ref) {
+                    apply_check(&mut row, check);
+                }
+            }
             Note::Chunk(chunk) => match self.outcomes.get(*chunk as usize).and_then(Option::as_ref)
             {
                 Some(outcome) => {
@@ -118,6 +124,33 @@ impl<'a> Rows<'a> {
             .entries
             .iter()
             .map(|&i| self.row(&self.plan.entries[i as usize]))
+    }
+}
+
+/// A dry-run row as its account's `--check-keys` GET found it: a refused key (or a
+/// check that failed) fails the row with the answer's status and code; an accepted
+/// key leaves it `planned`, or `present` when the account already holds the address.
+fn apply_check<'a>(row: &mut Row<'a>, check: &'a Outcome) {
+    row.http_status = check.http_status;
+    row.attempts = check.attempts;
+    if check.status == Status::Failed {
+        row.status = Status::Failed;
+        row.error_code = check.error_code.as_deref();
+        row.error_message = Cow::Borrowed(check.error_message.as_deref().unwrap_or(""));
+        return;
+    }
+    match &check.listing {
+        Some(listing) if listing.holds(row.email) => {
+            row.status = Status::Present;
+            row.error_message = Cow::Borrowed("the account already holds this address");
+        }
+        Some(Listing::Addresses(_)) => {}
+        Some(Listing::Unknown(why)) => {
+            row.error_message = Cow::Owned(format!(
+                "key accepted; whether the account holds this address is unknown: {why}"
+            ));
+        }
+        None => {}
     }
 }
 

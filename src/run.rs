@@ -3,9 +3,13 @@
 
 use crate::exit::Exit;
 use crate::input;
+use crate::journal::{self, Journal};
+use crate::lock::ReportLock;
+use crate::monitor::{self, RunOutcome};
 use crate::plan::{ChunkOptions, Plan, Planner};
 use crate::progress::Progress;
 use crate::report::{self, Rows};
+use crate::resume::{self, AlreadyAdded};
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
@@ -14,7 +18,7 @@ use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
 use crate::status::Status;
 use crate::stop::Stop;
-use crate::summary::{Summary, estimate_duration};
+use crate::summary::{Summary, estimate_duration, retry_hint};
 use crate::term;
 use std::path::Path;
 use std::sync::{Arc, mpsc};
@@ -22,12 +26,31 @@ use std::time::Instant;
 
 /// Runs the whole job and says how it ended. Errors are printed here.
 pub fn run(settings: &RunSettings) -> Exit {
+    let started_at = jiff::Timestamp::now();
+    // Before anything is read or sent: a second run on the same report stops here,
+    // and writes no summary file, which belongs to the run that holds the report.
+    let _lock = match lock_report(&settings.report) {
+        Ok(lock) => lock,
+        Err(message) => {
+            term::print_error(&message);
+            return Exit::Usage;
+        }
+    };
     match execute(settings) {
         Ok(exit) => exit,
         Err(message) => {
             term::print_error(&message);
+            write_error_summary(settings, started_at, &message);
             Exit::Usage
         }
+    }
+}
+
+/// The report's lock; a report on standard output needs none.
+fn lock_report(report: &ReportTarget) -> Result<Option<ReportLock>, String> {
+    match report {
+        ReportTarget::Path(path) => ReportLock::acquire(path).map(Some),
+        ReportTarget::Stdout => Ok(None),
     }
 }
 
@@ -36,65 +59,102 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
     let started = Instant::now();
     let plan = read_plan(settings)?;
     check_report_target(&settings.report)?;
+    let estimate = settings
+        .dry_run
+        .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
 
-    if settings.dry_run {
-        let outcomes = vec![None; plan.chunks.len()];
-        let estimate =
-            estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits);
+    if settings.dry_run && !settings.check_keys {
         return finish(
             settings,
             &plan,
-            &outcomes,
-            0,
+            &Sent::nothing(&plan),
             started,
-            Some(estimate),
-            false,
+            estimate,
+            None,
         );
     }
 
-    // Kept alive until the report is written: `--sandbox` serves from this process.
-    let sandbox;
-    let base_url = match &settings.endpoint {
-        Endpoint::BaseUrl(url) => url.clone(),
-        Endpoint::InProcessSandbox => {
-            sandbox = Sandbox::start(SandboxConfig::default())
-                .map_err(|e| format!("cannot start the in-process sandbox: {e}"))?;
-            sandbox.base_url()
-        }
+    // Only a run that sends keeps a journal: a `--check-keys` audit has nothing to
+    // resume.
+    let mut journal = match settings.dry_run {
+        true => None,
+        false => Some(start_journal(settings, &plan)?),
     };
 
-    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
-    if let Some(warning) = &trust.warning
-        && base_url.starts_with("https:")
-    {
-        term::print_warning(warning);
-    }
+    // `--sandbox` serves from this process, until the report is written.
+    let (sandbox, base_url) = match &settings.endpoint {
+        Endpoint::BaseUrl(url) => (None, url.clone()),
+        Endpoint::InProcessSandbox => {
+            let sandbox = Sandbox::start(SandboxConfig::default())
+                .map_err(|e| format!("cannot start the in-process sandbox: {e}"))?;
+            let url = sandbox.base_url();
+            (Some(sandbox), url)
+        }
+    };
+    let tls = trusted_roots(settings, &base_url)?;
 
     let stop = Arc::new(Stop::new());
-    let signals = crate::signals::watch(&stop);
-    let transport = HttpTransport::new(
-        &base_url,
-        settings.timeout,
-        settings.concurrency,
-        trust.config,
-    );
-    let (outcomes, attempts) = send_all(settings, &plan, &transport, &stop);
-    let interrupted = stop.is_raised();
-    drop(signals);
-    finish(
-        settings,
-        &plan,
-        &outcomes,
+    let signals = crate::signals::watch(&stop, journal.as_ref().map(Journal::path));
+    let transport = HttpTransport::new(&base_url, settings.timeout, settings.concurrency, tls);
+    let (outcomes, attempts) = match &mut journal {
+        Some(journal) => send_all(settings, &plan, &transport, &stop, journal),
+        None => crate::audit::check_keys(
+            settings,
+            &dispatch_settings(settings),
+            &plan,
+            &transport,
+            &stop,
+        ),
+    };
+    let sent = Sent {
+        outcomes,
         attempts,
-        started,
-        None,
-        interrupted,
+        interrupted: stop.is_raised(),
+    };
+    drop(signals);
+    let exit = finish(settings, &plan, &sent, started, estimate, journal);
+    if let Some(sandbox) = &sandbox
+        && !settings.quiet
+    {
+        eprintln!("{}", sandbox_holdings(&plan, sandbox));
+    }
+    exit
+}
+
+/// The CAs to trust: the system's and `--ca-cert`, loaded only for an https URL.
+fn trusted_roots(settings: &RunSettings, base_url: &str) -> Result<ureq::tls::TlsConfig, String> {
+    if !base_url.starts_with("https:") {
+        return Ok(ureq::tls::TlsConfig::default());
+    }
+    let trust = crate::send::tls::load(settings.ca_cert.as_deref())?;
+    if let Some(warning) = &trust.warning {
+        term::print_warning(warning);
+    }
+    Ok(trust.config)
+}
+
+/// `--sandbox`: what the in-process sandbox holds now, since it is gone at exit.
+fn sandbox_holdings(plan: &Plan, sandbox: &Sandbox) -> String {
+    let (mut keys, mut addresses) = (0, 0);
+    for account in &plan.accounts {
+        if let Ok(key) = &account.key {
+            let held = sandbox.emails_of(key.expose()).len();
+            keys += usize::from(held > 0);
+            addresses += held;
+        }
+    }
+    format!(
+        "sandbox:  holds {addresses} addresses for {keys} accounts (in this process; gone at exit)"
     )
 }
 
 /// Reads the whole input into a plan. Any input error stops the run here.
 fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     warn_if_shared(&settings.input);
+    let done = match &settings.resume {
+        Some(path) => resume::load(path)?,
+        None => AlreadyAdded::default(),
+    };
     let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
     for row in rows {
@@ -102,8 +162,25 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
-        ..ChunkOptions::default()
+        already_added: &|id, email| done.contains(id, email),
     }))
+}
+
+/// Opens the journal with the rows settled before sending. When the report goes to
+/// standard output the journal's place is not obvious, so it is announced.
+fn start_journal(settings: &RunSettings, plan: &Plan) -> Result<Journal, String> {
+    let path = journal::path_for(&settings.report, jiff::Timestamp::now());
+    let unsent = vec![None; plan.chunks.len()];
+    let rows = Rows::new(plan, &unsent, false);
+    let journal = Journal::create(&path, settings.resume.as_deref(), plan, &rows)?;
+    if settings.report == ReportTarget::Stdout && !settings.quiet {
+        eprintln!(
+            "ecbulk: journal: {} (removed once the report is written; if the run is cut short, continue with --resume {})",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(journal)
 }
 
 /// The input holds every subaccount's API key: say so when other users can read it.
@@ -149,14 +226,9 @@ fn check_report_target(target: &ReportTarget) -> Result<(), String> {
     })
 }
 
-/// Sends every chunk and collects the outcomes, printing progress as they come.
-fn send_all(
-    settings: &RunSettings,
-    plan: &Plan,
-    transport: &dyn Transport,
-    stop: &Stop,
-) -> (Vec<Option<Outcome>>, u64) {
-    let dispatch_settings = DispatchSettings {
+/// The send loop's settings, the same for PUTs and for `--check-keys` GETs.
+fn dispatch_settings(settings: &RunSettings) -> DispatchSettings {
+    DispatchSettings {
         concurrency: settings.concurrency,
         rate: settings.rate,
         burst: settings.burst,
@@ -166,8 +238,23 @@ fn send_all(
             max_retry_wait: settings.max_retry_wait,
             ..RetryPolicy::default()
         },
-    };
-    let progress = Progress::new(plan.chunks.len() as u64, !settings.quiet);
+    }
+}
+
+/// Sends every chunk and collects the outcomes, printing progress as they come.
+fn send_all(
+    settings: &RunSettings,
+    plan: &Plan,
+    transport: &dyn Transport,
+    stop: &Stop,
+    journal: &mut Journal,
+) -> (Vec<Option<Outcome>>, u64) {
+    let dispatch_settings = dispatch_settings(settings);
+    let mut progress = Progress::new(
+        plan.chunks.len() as u64,
+        !settings.quiet,
+        settings.progress_interval,
+    );
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.chunks.len()];
     let mut attempts = 0u64;
     let (events, received) = mpsc::channel();
@@ -178,13 +265,15 @@ fn send_all(
             match event {
                 Event::Attempt(attempt) => {
                     attempts += 1;
+                    progress.attempted();
                     if settings.verbose {
                         progress.println(&attempt_line(plan, &attempt));
                     }
                 }
                 Event::Finished { chunk, outcome } => {
+                    progress.finished_one(outcome.status == Status::Failed);
                     outcomes[chunk as usize] = Some(outcome);
-                    progress.finished_one();
+                    journal.record(&Rows::new(plan, &outcomes, false), chunk);
                 }
             }
         }
@@ -197,7 +286,7 @@ fn send_all(
 }
 
 /// `-v`: one line per attempt, with the key masked.
-fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
+pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
     let chunk = &plan.chunks[attempt.chunk as usize];
     let account = &plan.accounts[chunk.account as usize];
     let label = chunk
@@ -224,18 +313,38 @@ fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
     )
 }
 
+/// What the send stage hands on to the report.
+struct Sent {
+    /// Per chunk; `None` for a chunk never sent.
+    outcomes: Vec<Option<Outcome>>,
+    /// Requests sent, retries included.
+    attempts: u64,
+    /// Whether Ctrl-C or SIGTERM stopped the run.
+    interrupted: bool,
+}
+
+impl Sent {
+    /// A dry run's: nothing sent.
+    fn nothing(plan: &Plan) -> Sent {
+        Sent {
+            outcomes: vec![None; plan.chunks.len()],
+            attempts: 0,
+            interrupted: false,
+        }
+    }
+}
+
 /// Writes the report, prints the summary and decides the exit code.
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
-    outcomes: &[Option<Outcome>],
-    attempts: u64,
+    sent: &Sent,
     started: Instant,
     estimate: Option<std::time::Duration>,
-    interrupted: bool,
+    journal: Option<Journal>,
 ) -> Result<Exit, String> {
-    let rows = Rows::new(plan, outcomes, settings.dry_run);
-    let summary = Summary::count(plan, rows.all(), attempts);
+    let rows = Rows::new(plan, &sent.outcomes, settings.dry_run);
+    let summary = Summary::count(plan, rows.all(), sent.attempts);
     let written = match &settings.report {
         ReportTarget::Path(path) => {
             report::write_file(path, rows.all()).map(|()| path.display().to_string())
@@ -249,29 +358,84 @@ fn finish(
         term::print_error(&format!("cannot write the report: {error}"));
         "not written".to_string()
     });
+    let kept_journal = journal.and_then(|j| j.finish(report_written));
     if !settings.quiet {
         eprint!(
             "{}",
             summary.render(&report_name, started.elapsed(), estimate)
         );
+        if !settings.dry_run && (sent.interrupted || summary.left_to_do() > 0 || !report_written) {
+            let resume_from = match (&kept_journal, &settings.report) {
+                (Some(journal), _) => Some(journal.as_path()),
+                (None, ReportTarget::Path(path)) => Some(path.as_path()),
+                (None, ReportTarget::Stdout) => None,
+            };
+            eprintln!("{}", retry_hint(&settings.input, resume_from));
+        }
     }
 
-    let unsettled = if settings.dry_run {
-        summary.rows_with(Status::Invalid)
-    } else {
-        summary.total_rows()
-            - Status::ALL
-                .iter()
-                .filter(|s| s.is_settled())
-                .map(|s| summary.rows_with(*s))
-                .sum::<usize>()
-    };
-    let exit = if interrupted {
+    let exit = if sent.interrupted {
         Exit::Interrupted
-    } else if unsettled > 0 || !report_written {
+    } else if summary.unsettled(settings.dry_run) > 0 || !report_written {
         Exit::Incomplete
     } else {
         Exit::Success
     };
-    Ok(exit)
+    let shown = match &settings.report {
+        ReportTarget::Path(_) => report_name.as_str(),
+        ReportTarget::Stdout => "-",
+    };
+    let report_field = report_written.then_some(shown);
+    Ok(exit.merge(write_summary(
+        settings,
+        &summary,
+        exit,
+        started,
+        report_field,
+    )))
+}
+
+/// `--summary-json`, from the same counts as the printed summary. A file that cannot
+/// be written makes the run incomplete: a monitor would otherwise read a stale one.
+fn write_summary(
+    settings: &RunSettings,
+    summary: &Summary,
+    exit: Exit,
+    started: Instant,
+    report: Option<&str>,
+) -> Exit {
+    let Some(path) = &settings.summary_json else {
+        return Exit::Success;
+    };
+    let started_at = jiff::Timestamp::now()
+        - jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
+    let outcome = RunOutcome::new(summary, exit, settings.dry_run, started_at, report);
+    match monitor::write(path, &outcome) {
+        Ok(()) => Exit::Success,
+        Err(error) => {
+            term::print_error(&format!(
+                "cannot write --summary-json {}: {error}",
+                path.display()
+            ));
+            Exit::Incomplete
+        }
+    }
+}
+
+/// `--summary-json` for a run stopped before anything was sent: zero counts, exit
+/// code 1 and the error, so that a monitor sees the failure rather than last
+/// night's success.
+fn write_error_summary(settings: &RunSettings, started_at: jiff::Timestamp, error: &str) {
+    let Some(path) = &settings.summary_json else {
+        return;
+    };
+    let summary = Summary::default();
+    let outcome = RunOutcome::new(&summary, Exit::Usage, settings.dry_run, started_at, None)
+        .with_error(error);
+    if let Err(error) = monitor::write(path, &outcome) {
+        term::print_error(&format!(
+            "cannot write --summary-json {}: {error}",
+            path.display()
+        ));
+    }
 }

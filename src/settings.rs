@@ -3,6 +3,7 @@
 
 use crate::input::{InputOptions, InputSource};
 use crate::limits::WindowSpec;
+pub use crate::term::ColorChoice;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -36,10 +37,19 @@ pub struct RunSettings {
     pub input_options: InputOptions,
     /// Where the report goes; default `ecbulk-report-<UTC time>.csv` in the current folder.
     pub report: ReportTarget,
+    /// An earlier report or journal (`--resume`) whose `added` addresses are reported
+    /// `skipped` and not sent again; default none. It may be the report this run writes.
+    pub resume: Option<PathBuf>,
     /// Where requests go; default DigiCert's production API.
     pub endpoint: Endpoint,
     /// Plan and report, but send nothing; default off.
     pub dry_run: bool,
+    /// With `dry_run`: one read-only GET per account, to see whether its key is
+    /// accepted and which addresses it already holds (`--check-keys`); default off.
+    pub check_keys: bool,
+    /// Where to write the run's outcome as JSON for monitors (`--summary-json`);
+    /// default nowhere.
+    pub summary_json: Option<PathBuf>,
     /// Requests per second across all workers; `None` for no global limit. Default 5.
     pub rate: Option<f64>,
     /// Requests the global limiter lets through at once; default 1.
@@ -58,6 +68,12 @@ pub struct RunSettings {
     pub max_retry_wait: Duration,
     /// A PEM file of CAs trusted besides the system's store; default none.
     pub ca_cert: Option<PathBuf>,
+    /// Off a terminal, how often a plain progress line is printed; `None` for never.
+    /// Default 10 s.
+    pub progress_interval: Option<Duration>,
+    /// Whether stderr gets colour (`--color`); default: when it is a terminal and
+    /// `NO_COLOR` is unset.
+    pub color: ColorChoice,
     /// Print one line per request on stderr (`-v`); default off.
     pub verbose: bool,
     /// Print only errors (`-q`); default off.

@@ -4,6 +4,7 @@
 use crate::stop::Stop;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Watches for signals until dropped.
@@ -12,8 +13,9 @@ pub struct SignalWatch {
 }
 
 /// Starts watching; a watch that could not be set up does nothing (the default
-/// signal behaviour then applies) and says so.
-pub fn watch(stop: &Arc<Stop>) -> SignalWatch {
+/// signal behaviour then applies) and says so. `journal` is named when a second
+/// signal quits at once, since it is then the only record of the run.
+pub fn watch(stop: &Arc<Stop>, journal: Option<&Path>) -> SignalWatch {
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(error) => {
@@ -23,10 +25,18 @@ pub fn watch(stop: &Arc<Stop>) -> SignalWatch {
     };
     let handle = signals.handle();
     let stop = Arc::clone(stop);
+    let quit_note = match journal {
+        Some(path) => format!(
+            "ecbulk: stopped at once; {} keeps every finished row: continue with --resume {}",
+            path.display(),
+            path.display()
+        ),
+        None => "ecbulk: stopped at once".to_string(),
+    };
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if stop.is_raised() {
-                eprintln!("ecbulk: stopped at once; the journal keeps what was done");
+                eprintln!("{quit_note}");
                 std::process::exit(130);
             }
             eprintln!(

@@ -17,6 +17,9 @@ pub enum Status {
     Duplicate,
     /// Dry run: the address would be sent.
     Planned,
+    /// `--dry-run --check-keys`: the account already holds this address, as its
+    /// read-only GET listed it; sending it would change nothing.
+    Present,
     /// `--resume`: an earlier run already added this address.
     Skipped,
     /// The run stopped before this address was sent.
@@ -25,12 +28,13 @@ pub enum Status {
 
 impl Status {
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Added,
         Status::Failed,
         Status::Invalid,
         Status::Duplicate,
         Status::Planned,
+        Status::Present,
         Status::Skipped,
         Status::NotAttempted,
     ];
@@ -43,15 +47,20 @@ impl Status {
             Status::Invalid => "invalid",
             Status::Duplicate => "duplicate",
             Status::Planned => "planned",
+            Status::Present => "present",
             Status::Skipped => "skipped",
             Status::NotAttempted => "not_attempted",
         }
     }
 
     /// Whether a row with this status leaves its address where the partner wants it:
-    /// sent now, sent before, or carried by an earlier row of the same account.
+    /// sent now, sent before, already on the account, or carried by an earlier row
+    /// of the same account.
     pub fn is_settled(self) -> bool {
-        matches!(self, Status::Added | Status::Skipped | Status::Duplicate)
+        matches!(
+            self,
+            Status::Added | Status::Skipped | Status::Duplicate | Status::Present
+        )
     }
 }
 

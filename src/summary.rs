@@ -1,12 +1,14 @@
 //! The closing summary: counts that agree with the report, printed on stderr at the
 //! end of every run.
 
+use crate::input::InputSource;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
 use crate::report::Row;
 use crate::status::Status;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 /// What a run did, counted from its report rows.
@@ -50,6 +52,26 @@ impl Summary {
     /// Rows with `status`.
     pub fn rows_with(&self, status: Status) -> usize {
         self.rows.get(&status).copied().unwrap_or(0)
+    }
+
+    /// Rows a later run could still add: `failed` and `not_attempted`.
+    pub fn left_to_do(&self) -> usize {
+        self.rows_with(Status::Failed) + self.rows_with(Status::NotAttempted)
+    }
+
+    /// Rows that keep the run from exiting 0. A run that sends must leave every row
+    /// settled (added, skipped or a duplicate); a dry run must leave nothing that
+    /// would not be sent: invalid rows, and with `--check-keys`, rows whose key was
+    /// refused or could not be checked.
+    pub fn unsettled(&self, dry_run: bool) -> usize {
+        if dry_run {
+            return self.rows_with(Status::Invalid) + self.rows_with(Status::Failed);
+        }
+        Status::ALL
+            .iter()
+            .filter(|s| !s.is_settled())
+            .map(|s| self.rows_with(*s))
+            .sum()
     }
 
     /// All report rows.
@@ -104,6 +126,39 @@ impl Summary {
     }
 }
 
+/// The summary's last line when something is left to do: the command that resumes.
+/// `resume_from` is the report or kept journal; `None` when the report went to
+/// standard output, which leaves no file this run knows of.
+pub fn retry_hint(input: &InputSource, resume_from: Option<&Path>) -> String {
+    let input = match input {
+        InputSource::Path(path) => shell_word(&path.display().to_string()),
+        InputSource::Stdin => "-".to_string(),
+    };
+    match resume_from {
+        Some(path) => format!(
+            "to retry what is left: ecbulk run {input} --resume {}",
+            shell_word(&path.display().to_string())
+        ),
+        None => format!(
+            "to retry what is left: ecbulk run {input} --resume REPORT (the file standard output went to)"
+        ),
+    }
+}
+
+/// Quotes a word for a POSIX shell when it holds anything but plain characters, so
+/// that the hint can be pasted as it is.
+fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./+=:,@%".contains(&b));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// How long sending `plan` takes at least, at `rate` requests per second with
 /// `burst`, under per-key `windows`.
 pub fn estimate_duration(
@@ -149,6 +204,19 @@ pub fn human_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_retry_hint_can_be_pasted_into_a_shell() {
+        let input = InputSource::Path("in put/it's.csv".into());
+        assert_eq!(
+            retry_hint(&input, Some(Path::new("report.csv"))),
+            r"to retry what is left: ecbulk run 'in put/it'\''s.csv' --resume report.csv"
+        );
+        assert_eq!(
+            retry_hint(&InputSource::Stdin, None),
+            "to retry what is left: ecbulk run - --resume REPORT (the file standard output went to)"
+        );
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -2,8 +2,8 @@
 
 use crate::input::{InputOptions, InputSource};
 use crate::send::http::is_loopback_host;
-use crate::settings::{DEFAULT_BASE_URL, Endpoint, ReportTarget, RunSettings};
-use clap::Args;
+use crate::settings::{ColorChoice, DEFAULT_BASE_URL, Endpoint, ReportTarget, RunSettings};
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,9 +17,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", env = "ECBULK_REPORT")]
     pub report: Option<String>,
 
+    /// An earlier run's report or .partial journal: addresses it records as added are
+    /// reported `skipped` and not sent again. It may be the same file as --report.
+    #[arg(long, value_name = "PATH", env = "ECBULK_RESUME")]
+    pub resume: Option<PathBuf>,
+
     /// Do everything but send: rows are reported as `planned`.
     #[arg(long, env = "ECBULK_DRY_RUN")]
     pub dry_run: bool,
+
+    /// With --dry-run: one read-only GET per account; reports refused keys (401/403) and
+    /// addresses the account already holds (`present`). Never sends a PUT.
+    #[arg(long, env = "ECBULK_CHECK_KEYS")]
+    pub check_keys: bool,
+
+    /// Also write the outcome as JSON to PATH (counts, exit code, times), for monitors.
+    #[arg(long, value_name = "PATH", env = "ECBULK_SUMMARY_JSON")]
+    pub summary_json: Option<PathBuf>,
 
     /// Send to a sandbox started inside this process instead of DigiCert.
     #[arg(long, conflicts_with = "base_url", env = "ECBULK_SANDBOX")]
@@ -116,6 +130,25 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", env = "ECBULK_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Off a terminal, print a plain progress line every SECS; 0 for none.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        env = "ECBULK_PROGRESS_INTERVAL"
+    )]
+    pub progress_interval: f64,
+
+    /// Colour on stderr: auto (a terminal, and NO_COLOR unset or empty), always or never.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = ColorWhen::Auto,
+        env = "ECBULK_COLOR"
+    )]
+    pub color: ColorWhen,
+
     /// Print a line per request on stderr (time, account, masked key, status, attempt, latency).
     #[arg(short, long, conflicts_with = "quiet", env = "ECBULK_VERBOSE")]
     pub verbose: bool,
@@ -123,6 +156,17 @@ pub struct RunArgs {
     /// Print only errors.
     #[arg(short, long, env = "ECBULK_QUIET")]
     pub quiet: bool,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when stderr is a terminal and `NO_COLOR` is unset or empty.
+    Auto,
+    /// Colour even when stderr is a file or a pipe.
+    Always,
+    /// No colour.
+    Never,
 }
 
 impl RunArgs {
@@ -144,6 +188,12 @@ impl RunArgs {
             Endpoint::BaseUrl(check_base_url(&self.base_url)?)
         };
         let delimiter = self.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        if self.check_keys && !self.dry_run {
+            return Err("--check-keys audits without sending and needs --dry-run; \
+                 add --dry-run, or drop --check-keys to send"
+                .to_string());
+        }
+        let progress_interval = parse_interval(self.progress_interval)?;
 
         if !(self.rate.is_finite() && self.rate >= 0.0) {
             return Err(format!(
@@ -180,8 +230,11 @@ impl RunArgs {
                 encoding: self.encoding,
             },
             report,
+            resume: self.resume,
             endpoint,
             dry_run: self.dry_run,
+            check_keys: self.check_keys,
+            summary_json: self.summary_json,
             rate: (self.rate > 0.0).then_some(self.rate),
             burst: self.burst,
             concurrency: self.concurrency,
@@ -197,6 +250,12 @@ impl RunArgs {
             },
             max_retry_wait: Duration::from_secs(self.max_retry_wait),
             ca_cert: self.ca_cert,
+            progress_interval,
+            color: match self.color {
+                ColorWhen::Auto => ColorChoice::Auto,
+                ColorWhen::Always => ColorChoice::Always,
+                ColorWhen::Never => ColorChoice::Never,
+            },
             verbose: self.verbose,
             quiet: self.quiet,
         })
@@ -233,6 +292,21 @@ fn check_base_url(url: &str) -> Result<String, String> {
     }
 }
 
+/// `--progress-interval`: 0 turns the lines off; anything else must be a positive
+/// number of seconds.
+fn parse_interval(seconds: f64) -> Result<Option<Duration>, String> {
+    if seconds == 0.0 {
+        return Ok(None);
+    }
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            format!("--progress-interval must be 0 or a positive number of seconds, not {seconds}")
+        })
+}
+
 fn parse_delimiter(text: &str) -> Result<u8, String> {
     match text {
         "tab" | "\\t" | "\t" => Ok(b'\t'),
@@ -246,6 +320,79 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::{CommandFactory, Parser};
+
+    fn settings(args: &[&str]) -> Result<RunSettings, String> {
+        let argv = ["ecbulk", "run", "in.csv"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Run(args) => args.into_settings(),
+            _ => unreachable!("parsed as run"),
+        }
+    }
+
+    #[test]
+    fn every_run_option_can_come_from_the_environment() {
+        let command = Cli::command();
+        let run = command.find_subcommand("run").expect("a run subcommand");
+        for arg in run.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_positional() || id == "help" || id == "version" {
+                continue;
+            }
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            let want = format!("ECBULK_{}", id.to_ascii_uppercase());
+            assert_eq!(env.as_deref(), Some(want.as_str()), "--{id}");
+            assert!(
+                !arg.is_hide_env_set(),
+                "--{id} hides its variable from --help"
+            );
+        }
+    }
+
+    #[test]
+    fn check_keys_needs_a_dry_run() {
+        let error = settings(&["--check-keys"]).unwrap_err();
+        assert!(error.contains("--dry-run"), "{error}");
+        assert!(settings(&["--check-keys", "--dry-run"]).unwrap().check_keys);
+    }
+
+    #[test]
+    fn the_progress_interval_defaults_to_ten_seconds_and_zero_turns_it_off() {
+        type Case<'a> = (&'a [&'a str], Result<Option<Duration>, &'a str>);
+        let cases: [Case; 5] = [
+            (&[], Ok(Some(Duration::from_secs(10)))),
+            (&["--progress-interval", "0"], Ok(None)),
+            (
+                &["--progress-interval", "0.5"],
+                Ok(Some(Duration::from_millis(500))),
+            ),
+            (&["--progress-interval=-1"], Err("--progress-interval")),
+            (&["--progress-interval", "NaN"], Err("--progress-interval")),
+        ];
+        for (args, want) in cases {
+            match (settings(args).map(|s| s.progress_interval), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{args:?}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{args:?}: {got}"),
+                (got, want) => panic!("{args:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn colour_is_automatic_unless_asked() {
+        assert_eq!(settings(&[]).unwrap().color, ColorChoice::Auto);
+        assert_eq!(
+            settings(&["--color", "never"]).unwrap().color,
+            ColorChoice::Never
+        );
+        assert_eq!(
+            settings(&["--color=always"]).unwrap().color,
+            ColorChoice::Always
+        );
+        assert!(settings(&["--color", "sometimes"]).is_err());
+    }
 
     #[test]
     fn base_urls_must_be_https_unless_loopback() {

@@ -170,7 +170,7 @@ mod tests {
         let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
         match cli.command {
             Command::Sandbox(args) => args.into_config(),
-            Command::Run(_) => unreachable!("parsed as sandbox"),
+            _ => unreachable!("parsed as sandbox"),
         }
     }
 

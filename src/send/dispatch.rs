@@ -3,6 +3,7 @@
 //! report every attempt and every finished request as an [`Event`].
 
 use super::key_windows::KeyWindows;
+use super::listing::{self, Listing};
 use super::pacing::Pacer;
 use super::retry::{Failure, RetryPolicy, Verdict};
 use super::transport::{Transport, TransportError};
@@ -30,10 +31,20 @@ pub struct DispatchSettings {
     pub retry: RetryPolicy,
 }
 
+/// Which request the send loop makes. Both kinds share the per-key windows, the
+/// global pace and the retry rules, so an audit paces itself like a real run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// A PUT per chunk, carrying its addresses: the real run.
+    PutEmails,
+    /// A read-only GET per account (for its first chunk only): `--check-keys`.
+    GetEmails,
+}
+
 /// The final result of one request (chunk), applied to every address it carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// `added` or `failed`.
+    /// `added` or `failed` for a PUT; `planned` or `failed` for a GET.
     pub status: Status,
     /// The last answer's HTTP status, when there was one.
     pub http_status: Option<u16>,
@@ -43,6 +54,8 @@ pub struct Outcome {
     pub error_code: Option<String>,
     /// DigiCert's message, or what went wrong on the way.
     pub error_message: Option<String>,
+    /// A successful GET's reading of the account's addresses; `None` for PUTs.
+    pub listing: Option<Listing>,
 }
 
 impl Outcome {
@@ -53,6 +66,18 @@ impl Outcome {
             attempts,
             error_code: None,
             error_message: None,
+            listing: None,
+        }
+    }
+
+    fn listed(http_status: u16, attempts: u32, listing: Listing) -> Outcome {
+        Outcome {
+            status: Status::Planned,
+            http_status: Some(http_status),
+            attempts,
+            error_code: None,
+            error_message: None,
+            listing: Some(listing),
         }
     }
 
@@ -63,6 +88,7 @@ impl Outcome {
             attempts,
             error_code: failure.code,
             error_message: Some(failure.message),
+            listing: None,
         }
     }
 }
@@ -105,7 +131,21 @@ pub fn dispatch(
     stop: &Stop,
     events: Sender<Event>,
 ) -> std::io::Result<()> {
-    let workers = settings.concurrency.clamp(1, plan.chunks.len().max(1));
+    dispatch_requests(plan, Request::PutEmails, transport, settings, stop, events)
+}
+
+/// Like [`dispatch`], for either kind of request. For [`Request::GetEmails`] the
+/// events name each account's first chunk, which stands for the account.
+pub fn dispatch_requests(
+    plan: &Plan,
+    request: Request,
+    transport: &dyn Transport,
+    settings: &DispatchSettings,
+    stop: &Stop,
+    events: Sender<Event>,
+) -> std::io::Result<()> {
+    let jobs = jobs_for(plan, request);
+    let workers = settings.concurrency.clamp(1, jobs.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("ecbulk-send-{i}"))
@@ -113,6 +153,8 @@ pub fn dispatch(
         .map_err(std::io::Error::other)?;
     let shared = Shared {
         plan,
+        request,
+        jobs,
         transport,
         settings,
         stop,
@@ -128,6 +170,20 @@ pub fn dispatch(
         }
     });
     Ok(())
+}
+
+/// The chunks to send, in plan order: all of them for PUTs, each account's first
+/// for GETs.
+fn jobs_for(plan: &Plan, request: Request) -> Vec<u32> {
+    match request {
+        Request::PutEmails => (0..plan.chunks.len() as u32).collect(),
+        Request::GetEmails => {
+            let mut seen = std::collections::HashSet::new();
+            (0..plan.chunks.len() as u32)
+                .filter(|&i| seen.insert(plan.chunks[i as usize].account))
+                .collect()
+        }
+    }
 }
 
 /// A server may echo the key in its error text ("key ABCD… is not valid"): such text
@@ -155,6 +211,9 @@ fn scrub_key(verdict: Verdict, key: &ApiKey) -> Verdict {
 
 struct Shared<'a> {
     plan: &'a Plan,
+    request: Request,
+    /// Chunk indices to send, taken in order by the workers.
+    jobs: Vec<u32>,
     transport: &'a dyn Transport,
     settings: &'a DispatchSettings,
     stop: &'a Stop,
@@ -168,13 +227,12 @@ impl Shared<'_> {
     fn work(&self, worker: u64, events: &Sender<Event>) {
         let mut rng = fastrand::Rng::with_seed(fastrand::u64(..) ^ worker);
         while !self.stop.is_raised() {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            if index >= self.plan.chunks.len() {
+            let Some(&index) = self.jobs.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
-            }
-            if let Some(outcome) = self.send_chunk(index as u32, &mut rng, events) {
+            };
+            if let Some(outcome) = self.send_chunk(index, &mut rng, events) {
                 let _ = events.send(Event::Finished {
-                    chunk: index as u32,
+                    chunk: index,
                     outcome,
                 });
             }
@@ -211,7 +269,10 @@ impl Shared<'_> {
             number += 1;
             let at = SystemTime::now();
             let started = Instant::now();
-            let result = self.transport.put_emails(key, &emails);
+            let result = match self.request {
+                Request::PutEmails => self.transport.put_emails(key, &emails),
+                Request::GetEmails => self.transport.get_emails(key),
+            };
             drop(slot);
             let _ = events.send(Event::Attempt(Attempt {
                 chunk: index,
@@ -225,8 +286,7 @@ impl Shared<'_> {
             let (wait, failure) = match verdict {
                 Verdict::Success => {
                     self.pacer.succeeded();
-                    let status = result.map(|r| r.status).unwrap_or(200);
-                    return Some(Outcome::added(status, number));
+                    return Some(self.success(result, number));
                 }
                 Verdict::Fail(failure) => return Some(Outcome::failed(failure, number)),
                 Verdict::Retry {
@@ -249,5 +309,157 @@ impl Shared<'_> {
             }
             last_failure = Some(failure);
         }
+    }
+
+    /// The outcome of a 2xx: added for a PUT; for a GET, what it listed.
+    fn success(&self, result: Result<super::Reply, TransportError>, attempts: u32) -> Outcome {
+        let (status, body) = result.map(|r| (r.status, r.body)).unwrap_or((200, vec![]));
+        match self.request {
+            Request::PutEmails => Outcome::added(status, attempts),
+            Request::GetEmails => Outcome::listed(status, attempts, listing::parse(&body)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputRow;
+    use crate::plan::{ChunkOptions, Planner};
+    use crate::send::Reply;
+    use std::sync::Mutex;
+    use std::sync::mpsc;
+
+    /// Answers GETs from a script per key and records every call.
+    #[derive(Default)]
+    struct Fake {
+        calls: Mutex<Vec<(&'static str, String)>>,
+        get_answers: Mutex<Vec<(String, u16, &'static str)>>,
+    }
+
+    impl Transport for Fake {
+        fn put_emails(&self, key: &ApiKey, _: &[&str]) -> Result<Reply, TransportError> {
+            self.calls.lock().unwrap().push(("PUT", key.masked()));
+            Ok(reply(204, ""))
+        }
+
+        fn get_emails(&self, key: &ApiKey) -> Result<Reply, TransportError> {
+            self.calls.lock().unwrap().push(("GET", key.masked()));
+            let mut answers = self.get_answers.lock().unwrap();
+            match answers.iter().position(|(k, _, _)| k == key.expose()) {
+                Some(i) => {
+                    let (_, status, body) = answers.remove(i);
+                    Ok(reply(status, body))
+                }
+                None => Ok(reply(200, "[]")),
+            }
+        }
+    }
+
+    use crate::key::ApiKey;
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            retry_after: None,
+            location: None,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn two_accounts_three_chunks() -> Plan {
+        let mut planner = Planner::new();
+        for (line, key, emails) in [
+            (2, "key-aaaaaaaaaaaa", "a1@x.example; a2@x.example"),
+            (3, "key-bbbbbbbbbbbb", "b@x.example"),
+        ] {
+            planner.push(&InputRow {
+                line,
+                key: key.into(),
+                emails: emails.into(),
+                label: String::new(),
+            });
+        }
+        planner.finish(&ChunkOptions {
+            max_per_request: Some(1),
+            ..ChunkOptions::default()
+        })
+    }
+
+    fn settings() -> DispatchSettings {
+        DispatchSettings {
+            concurrency: 4,
+            rate: None,
+            burst: 1,
+            key_limits: WindowSpec::default(),
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
+            },
+        }
+    }
+
+    fn finished(plan: &Plan, request: Request, fake: &Fake) -> Vec<(u32, Outcome)> {
+        let (events, received) = mpsc::channel();
+        dispatch_requests(plan, request, fake, &settings(), &Stop::new(), events).unwrap();
+        let mut done: Vec<(u32, Outcome)> = received
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Finished { chunk, outcome } => Some((chunk, outcome)),
+                Event::Attempt(_) => None,
+            })
+            .collect();
+        done.sort_by_key(|(chunk, _)| *chunk);
+        done
+    }
+
+    #[test]
+    fn a_check_sends_one_get_per_account_and_no_put() {
+        let plan = two_accounts_three_chunks();
+        assert_eq!(plan.chunks.len(), 3);
+        let fake = Fake::default();
+        fake.get_answers.lock().unwrap().extend([
+            ("key-aaaaaaaaaaaa".to_string(), 503, ""),
+            ("key-aaaaaaaaaaaa".to_string(), 200, r#"["A1@x.example"]"#),
+            ("key-bbbbbbbbbbbb".to_string(), 401, ""),
+        ]);
+
+        let done = finished(&plan, Request::GetEmails, &fake);
+
+        let calls = fake.calls.lock().unwrap().clone();
+        assert!(
+            calls.iter().all(|(method, _)| *method == "GET"),
+            "{calls:?}"
+        );
+        assert_eq!(calls.len(), 3, "one retry after the 503: {calls:?}");
+        let accounts: Vec<u32> = done
+            .iter()
+            .map(|(c, _)| plan.chunks[*c as usize].account)
+            .collect();
+        assert_eq!(accounts, [0, 1]);
+        let a = &done[0].1;
+        assert_eq!(
+            (a.status, a.http_status, a.attempts),
+            (Status::Planned, Some(200), 2)
+        );
+        assert!(a.listing.as_ref().unwrap().holds("a1@x.example"));
+        let b = &done[1].1;
+        assert_eq!(
+            (b.status, b.http_status, b.listing.clone()),
+            (Status::Failed, Some(401), None)
+        );
+    }
+
+    #[test]
+    fn a_real_run_puts_every_chunk_and_lists_nothing() {
+        let plan = two_accounts_three_chunks();
+        let fake = Fake::default();
+        let done = finished(&plan, Request::PutEmails, &fake);
+        assert_eq!(done.len(), 3);
+        assert!(
+            done.iter()
+                .all(|(_, o)| o.status == Status::Added && o.listing.is_none())
+        );
+        assert!(fake.calls.lock().unwrap().iter().all(|(m, _)| *m == "PUT"));
     }
 }

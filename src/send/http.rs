@@ -72,36 +72,53 @@ impl Transport for HttpTransport {
             .header("Content-Type", "application/json")
             .send(body)
             .map_err(classify_error)?;
-
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let status = response.status().as_u16();
-        let retry_after = header("retry-after");
-        let location = header("location");
-
-        let mut body = Vec::new();
-        let read = response
-            .into_body()
-            .into_reader()
-            .take(BODY_LIMIT)
-            .read_to_end(&mut body);
-        // A 2xx whose body broke off is still a 2xx; for errors, the part read is
-        // enough to show. A timeout while reading is still a timeout, though.
-        if read.is_err_and(|error| error.kind() == std::io::ErrorKind::TimedOut) {
-            return Err(TransportError::Timeout);
-        }
-        Ok(Reply {
-            status,
-            retry_after,
-            location,
-            body,
-        })
+        read_reply(response)
     }
+
+    fn get_emails(&self, key: &ApiKey) -> Result<Reply, TransportError> {
+        // The same agent as the PUTs: the same timeouts, pool and no-redirect rule.
+        let response = self
+            .agent
+            .get(&self.url)
+            .header("X-PARTNER-APIKEY", key.expose())
+            .header("Accept", "application/json")
+            .call()
+            .map_err(classify_error)?;
+        read_reply(response)
+    }
+}
+
+/// The status, the headers the retry rules need, and at most [`BODY_LIMIT`] bytes
+/// of the body.
+fn read_reply(response: ureq::http::Response<ureq::Body>) -> Result<Reply, TransportError> {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let status = response.status().as_u16();
+    let retry_after = header("retry-after");
+    let location = header("location");
+
+    let mut body = Vec::new();
+    let read = response
+        .into_body()
+        .into_reader()
+        .take(BODY_LIMIT)
+        .read_to_end(&mut body);
+    // A 2xx whose body broke off is still a 2xx; for errors, the part read is
+    // enough to show. A timeout while reading is still a timeout, though.
+    if read.is_err_and(|error| error.kind() == std::io::ErrorKind::TimedOut) {
+        return Err(TransportError::Timeout);
+    }
+    Ok(Reply {
+        status,
+        retry_after,
+        location,
+        body,
+    })
 }
 
 /// Whether the URL's host is a loopback address or `localhost`.

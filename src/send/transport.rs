@@ -56,4 +56,14 @@ impl fmt::Display for TransportError {
 pub trait Transport: Sync {
     /// `PUT {base}/account/emergency-emails` with `emails` for `key`.
     fn put_emails(&self, key: &ApiKey, emails: &[&str]) -> Result<Reply, TransportError>;
+
+    /// `GET {base}/account/emergency-emails` for `key`: read-only, for
+    /// `--check-keys`. The default refuses, so that fakes written for PUTs alone
+    /// need not grow a GET they never use.
+    fn get_emails(&self, key: &ApiKey) -> Result<Reply, TransportError> {
+        let _ = key;
+        Err(TransportError::Fatal(
+            "this transport cannot send GET requests".into(),
+        ))
+    }
 }
