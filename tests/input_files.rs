@@ -313,6 +313,23 @@ fn duplicate_headers_are_refused_naming_both() {
 }
 
 #[test]
+fn a_title_above_the_header_is_refused_naming_the_header_line() {
+    let text = format!(
+        "Emergency contacts, exported 2026-05-01\r\n\r\nAPI Key,Email\r\n{KEY_A},a@x.com\r\n"
+    );
+    let error = error_of(text.as_bytes(), &InputOptions::default());
+    assert_eq!(error.line, Some(1));
+    assert_mentions(
+        &error,
+        &["no API key column", "line 3 looks like the header"],
+    );
+
+    // Without a later row that would do as the header, there is no such hint.
+    let error = error_of(b"token,email\nk1,a@x.com\n", &InputOptions::default());
+    assert!(!error.message.contains("looks like"), "{error}");
+}
+
+#[test]
 fn a_missing_column_lists_the_headers_and_the_flag() {
     let error = error_of(b"token,email\nabc,a@x.com\n", &InputOptions::default());
     assert_mentions(

@@ -215,12 +215,22 @@ pub fn open_reader(
         }
     };
 
-    let columns = header::resolve(&headers, options).map_err(|message| InputError {
-        file: file.clone(),
-        line: Some(header_line),
-        message,
-    })?;
-    let headers = headers.into_iter().map(String::from).collect();
+    let headers: Vec<String> = headers.into_iter().map(String::from).collect();
+    let names: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let columns = match header::resolve(&names, options) {
+        Ok(columns) => columns,
+        Err(mut message) => {
+            if let Some(line) = later_header(&mut records, options) {
+                message +=
+                    &format!("; line {line} looks like the header: delete the lines above it");
+            }
+            return Err(InputError {
+                file,
+                line: Some(header_line),
+                message,
+            });
+        }
+    };
     records.accept_nul();
     Ok(Rows {
         file,
@@ -230,6 +240,22 @@ pub fn open_reader(
         delimiter,
         done: false,
     })
+}
+
+/// The line of a row just below a first row that is not the header, if that row would
+/// do as the header: reports and exports often put a title and a blank line above it.
+/// Only a few rows are tried, and the file is refused either way: the title could as
+/// well be a header with misspelt names, and a person must say which it is.
+fn later_header<R: Read>(records: &mut RecordReader<R>, options: &InputOptions) -> Option<u64> {
+    const LOOKAHEAD: usize = 5;
+    for _ in 0..LOOKAHEAD {
+        let line = records.next_record().ok()??;
+        let fields = records.fields();
+        if !is_blank(&fields) && header::resolve(&fields, options).is_ok() {
+            return Some(line);
+        }
+    }
+    None
 }
 
 const NO_HEADER: &str = "no header: the file holds no rows, and its first row must name the \
