@@ -280,6 +280,12 @@ fn blank_and_delimiter_only_rows_are_skipped() {
 }
 
 #[test]
+fn a_dos_end_of_file_mark_is_not_a_row() {
+    let text = format!("key,email\r\n{KEY_A},a@x.com\r\n\u{1A}");
+    assert_eq!(rows_of(&text), [row(2, KEY_A, "a@x.com", "")]);
+}
+
+#[test]
 fn a_row_with_only_an_ignored_cell_is_kept_for_the_report() {
     let text = format!("key,email,note\n{KEY_A},a@x.com,\n,,left blank on purpose\n");
     assert_eq!(rows_of(&text)[1], row(3, "", "", ""));

@@ -316,8 +316,13 @@ fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result
         .map_or(b',', |header| sniff::delimiter(&header)))
 }
 
+/// Whether a row holds nothing: every cell empty after trimming. A Ctrl-Z (U+001A) counts
+/// as nothing too: DOS-era tools and `copy /a` end a text file with one, and it would
+/// otherwise read as a last row with an unusable key.
 fn is_blank(fields: &[&str]) -> bool {
-    fields.iter().all(|field| clean::trim(field).is_empty())
+    fields
+        .iter()
+        .all(|field| clean::trim(field).trim_matches('\u{1A}').is_empty())
 }
 
 fn at_line(file: &str, error: ReadError) -> InputError {
