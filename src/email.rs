@@ -26,12 +26,14 @@ pub struct CellAddress {
 /// - Pasted forms with one clear address give that bare address: `Jane Doe <jane@x.com>`,
 ///   `"Doe, Jane" <jane@x.com>` and Outlook's `Doe, Jane <jane@x.com>` (the comma is
 ///   part of the name), `<jane@x.com>`, `mailto:jane@x.com` (any `?subject=...` dropped),
-///   and an address in a pair of `"` or `'`.
+///   an address in a pair of `"` or `'`, and the older `jane@x.com (Jane Doe)`, whose
+///   comment in parentheses names the person.
 /// - Ambiguous pieces are invalid, with a reason: an unclosed quote or bracket, text after
 ///   `>`, two bracketed addresses, a name that is a different address (`bob@y.com
 ///   <jane@x.com>`), a `mailto:` with `%`-escapes, a leading `'` before `+`, `=`, `-`
-///   or `@` (a spreadsheet's formula guard), and a trailing `.` (a full stop, or a
-///   domain cut short: `jane@x.co.` may have been `jane@x.co.uk`).
+///   or `@` (a spreadsheet's formula guard), a trailing `.` (a full stop, or a
+///   domain cut short: `jane@x.co.` may have been `jane@x.co.uk`), and a `?` (what a
+///   save in a legacy encoding writes for a character it cannot hold).
 /// - A domain with non-ASCII letters is sent in its ASCII (punycode) form, so
 ///   `a@bücher.de` is sent as `a@xn--bcher-kva.de`; ASCII domains are sent as written.
 ///   A non-ASCII part before the `@` is invalid: the API is not documented to take
@@ -214,6 +216,11 @@ mod tests {
             ("Jane <a@BÜCHER.de>", &["a@xn--bcher-kva.de"]),
             ("a@bücher。de", &["a@xn--bcher-kva.de"]),
             ("a@例え.テスト", &["a@xn--r8jz45g.xn--zckzah"]),
+            ("jane@x.com (Jane Doe)", &["jane@x.com"]),
+            (
+                "a@x.com (Doe, Ann), b@y.com (Roe; Bo)",
+                &["a@x.com", "b@y.com"],
+            ),
         ];
         for (cell, want) in cases {
             let want: Vec<CellAddress> = want.iter().map(|t| valid(t)).collect();
@@ -240,6 +247,15 @@ mod tests {
             ("<>", "<>", "empty address"),
             ("a@b\u{0}c.de", "a@b\u{0}c.de", "U+0000"),
             ("a@xn--.de", "a@xn--.de", "'-'"),
+            // A legacy save wrote '?' for a zero-width space it could not hold.
+            ("zw?@zero.example", "zw?@zero.example", "legacy encoding"),
+            // A comment that holds an address leaves two candidates.
+            (
+                "jane@x.com (bob@y.com)",
+                "jane@x.com (bob@y.com)",
+                "separated by spaces",
+            ),
+            ("a@x.com (b) (c)", "a@x.com (b) (c)", "U+0020"),
         ];
         for (cell, text, reason) in cases {
             let found = parse_cell(cell);

@@ -169,6 +169,22 @@ fn an_excel_sep_line_is_honoured_and_skipped() {
 }
 
 #[test]
+fn a_powershell_type_line_is_skipped() {
+    // Windows PowerShell 5's `Export-Csv`: a `#TYPE` line, every cell quoted, CRLF.
+    let text = format!(
+        "#TYPE System.Management.Automation.PSCustomObject\r\n\"ApiKey\",\"Email\"\r\n\
+         \"{KEY_A}\",\"a@x.com\"\r\n"
+    );
+    assert_eq!(rows_of(&text), [row(3, KEY_A, "a@x.com", "")]);
+
+    let error = error_of(
+        b"#TYPE System.Object\r\nkey,mail\r\n",
+        &InputOptions::default(),
+    );
+    assert_eq!(error.line, Some(2));
+}
+
+#[test]
 fn utf16_unicode_text_is_transcoded() {
     let text = format!("api_key\temail\tname\r\n{KEY_A}\ta@bücher.de\tMüller GmbH\r\n");
     for big_endian in [false, true] {
@@ -264,6 +280,12 @@ fn blank_and_delimiter_only_rows_are_skipped() {
 }
 
 #[test]
+fn a_dos_end_of_file_mark_is_not_a_row() {
+    let text = format!("key,email\r\n{KEY_A},a@x.com\r\n\u{1A}");
+    assert_eq!(rows_of(&text), [row(2, KEY_A, "a@x.com", "")]);
+}
+
+#[test]
 fn a_row_with_only_an_ignored_cell_is_kept_for_the_report() {
     let text = format!("key,email,note\n{KEY_A},a@x.com,\n,,left blank on purpose\n");
     assert_eq!(rows_of(&text)[1], row(3, "", "", ""));
@@ -294,6 +316,23 @@ fn duplicate_headers_are_refused_naming_both() {
         assert_eq!(error.line, Some(1), "{header}");
         assert_mentions(&error, parts);
     }
+}
+
+#[test]
+fn a_title_above_the_header_is_refused_naming_the_header_line() {
+    let text = format!(
+        "Emergency contacts, exported 2026-05-01\r\n\r\nAPI Key,Email\r\n{KEY_A},a@x.com\r\n"
+    );
+    let error = error_of(text.as_bytes(), &InputOptions::default());
+    assert_eq!(error.line, Some(1));
+    assert_mentions(
+        &error,
+        &["no API key column", "line 3 looks like the header"],
+    );
+
+    // Without a later row that would do as the header, there is no such hint.
+    let error = error_of(b"token,email\nk1,a@x.com\n", &InputOptions::default());
+    assert!(!error.message.contains("looks like"), "{error}");
 }
 
 #[test]
@@ -451,9 +490,10 @@ fn samples_give_their_expected_sandbox_contents() {
             .find(|p| p.exists())
             .unwrap_or_else(|| panic!("no input beside {name}"));
         let options = InputOptions {
-            encoding: stem
-                .contains("windows-1252")
-                .then(|| "windows-1252".to_string()),
+            encoding: ["windows-1252", "macintosh"]
+                .into_iter()
+                .find(|label| stem.contains(label))
+                .map(String::from),
             ..InputOptions::default()
         };
 

@@ -2,9 +2,11 @@
 //! of a pasted piece (`Jane Doe <jane@x.com>`, `mailto:`, quotes) is the address.
 
 /// The pieces of a cell, trimmed, empty ones dropped. `;`, `,` and line breaks
-/// separate them, except inside double quotes (`"Doe, Jane" <jane@x.com>`). A comma
+/// separate them, except inside double quotes (`"Doe, Jane" <jane@x.com>`) and
+/// parentheses (`jane@x.com (Doe, Jane)`). A comma
 /// after a piece without `@` and before one with `<` belongs to a display name, as in
-/// Outlook's `Doe, Jane <jane@x.com>`. An unclosed quote runs to the end of the cell.
+/// Outlook's `Doe, Jane <jane@x.com>`. An unclosed quote or parenthesis runs to the end
+/// of the cell, which leaves one invalid piece rather than a silently wrong split.
 pub fn pieces(cell: &str) -> Vec<String> {
     let raw = split(cell);
     let mut pieces: Vec<String> = Vec::with_capacity(raw.len());
@@ -35,13 +37,22 @@ fn split(cell: &str) -> Vec<(String, Option<char>)> {
     let mut found = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
+    let mut depth = 0usize;
     for c in cell.chars() {
         match c {
             '"' => {
                 quoted = !quoted;
                 current.push(c);
             }
-            ';' | ',' | '\n' | '\r' if !quoted => {
+            '(' if !quoted => {
+                depth += 1;
+                current.push(c);
+            }
+            ')' if !quoted => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            ';' | ',' | '\n' | '\r' if !quoted && depth == 0 => {
                 found.push((std::mem::take(&mut current), Some(c)));
             }
             _ => current.push(c),
@@ -60,9 +71,27 @@ pub fn bare_address(piece: &str) -> Result<&str, String> {
     if has_unquoted(piece, '<') || has_unquoted(piece, '>') {
         return angle_address(piece);
     }
-    let bare = strip_mailto(unquote(piece))?;
+    let bare = strip_mailto(unquote(strip_comment(piece)))?;
     plain_mistakes(bare)?;
     Ok(bare)
+}
+
+/// `jane@x.com (Jane Doe)` as `jane@x.com`: the older mail form that names the person
+/// in a comment after the address, as Unix mail and some ticket systems still write
+/// it. Only a comment with no address-like text in it is dropped, so the piece still
+/// holds exactly one clear address.
+fn strip_comment(piece: &str) -> &str {
+    let Some(open) = piece.strip_suffix(')').and_then(|p| p.rfind('(')) else {
+        return piece;
+    };
+    let (address, comment) = (piece[..open].trim_end(), &piece[open + 1..piece.len() - 1]);
+    let plain_comment = !comment.contains(['(', ')', '@', '<', '>', '"']);
+    let one_word = !address.is_empty() && !address.contains(char::is_whitespace);
+    if plain_comment && one_word && address.contains('@') {
+        address
+    } else {
+        piece
+    }
 }
 
 /// `Name <address>`: the address in the brackets wins, as in any mail program. A name
@@ -115,6 +144,16 @@ fn plain_mistakes(bare: &str) -> Result<(), String> {
         return Err(
             "starts with an apostrophe, as spreadsheets add to keep a cell from being \
                     read as a formula: remove it if it is not part of the address"
+                .into(),
+        );
+    }
+    if bare.contains('?') {
+        // Legal in an address, but in practice it is what a save in a legacy encoding
+        // (Excel's plain "CSV", LibreOffice's Windows-1252) writes for a character it
+        // cannot hold, such as a zero-width space: sending it would add a wrong address.
+        return Err(
+            "holds '?', which a save in a legacy encoding writes in place of a character \
+             it cannot hold: check the address where it came from"
                 .into(),
         );
     }
@@ -199,6 +238,12 @@ mod tests {
             ("jane, a@x.com", &["jane", "a@x.com"]),
             ("a@x.com, n/a", &["a@x.com", "n/a"]),
             ("\"open, a@x.com; b@y.com", &["\"open, a@x.com; b@y.com"]),
+            (
+                "a@x.com (Doe, Ann); b@y.com",
+                &["a@x.com (Doe, Ann)", "b@y.com"],
+            ),
+            ("a@x.com (open, b@y.com", &["a@x.com (open, b@y.com"]),
+            ("a@x.com), b@y.com", &["a@x.com)", "b@y.com"]),
         ];
         for (cell, want) in cases {
             assert_eq!(pieces(cell), *want, "{cell:?}");
@@ -223,6 +268,9 @@ mod tests {
             ("\"Jane <j>\" <jane@x.com>", "jane@x.com"),
             ("o'brien@x.ie", "o'brien@x.ie"),
             ("'jane@x.com", "'jane@x.com"),
+            ("jane@x.com (Jane Doe)", "jane@x.com"),
+            ("jane@x.com(Doe, Jane)", "jane@x.com"),
+            ("'jane@x.com' (Jane)", "jane@x.com"),
         ];
         for (piece, want) in cases {
             assert_eq!(bare_address(piece), Ok(want), "{piece:?}");
@@ -244,6 +292,8 @@ mod tests {
             ("'+ops@x.com", "apostrophe"),
             ("mailto:jane%40x.com", "%-escapes"),
             ("jane＠x.com", "U+FF20"),
+            ("zw?@zero.example", "'?'"),
+            ("Zoe <zo?@x.com>", "'?'"),
         ];
         for (piece, reason) in cases {
             let error = bare_address(piece).expect_err(piece);

@@ -171,7 +171,30 @@ impl Iterator for Rows {
 /// file) stop the run before anything is sent. Nothing is read beyond the header, so
 /// a file of any size streams through [`Rows`].
 pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputError> {
-    let file = source.display_name();
+    let inner: Box<dyn Read + Send> = match source {
+        InputSource::Path(path) => match File::open(path) {
+            Ok(file) => Box::new(file),
+            Err(e) => {
+                return Err(InputError {
+                    file: source.display_name(),
+                    line: None,
+                    message: format!("cannot open the file: {e}"),
+                });
+            }
+        },
+        InputSource::Stdin => Box::new(io::stdin()),
+    };
+    open_reader(&source.display_name(), inner, options)
+}
+
+/// Like [`open`], over any byte stream; `name` stands for it in messages. Fuzzing and
+/// tests feed bytes through here without a file.
+pub fn open_reader(
+    name: &str,
+    inner: Box<dyn Read + Send>,
+    options: &InputOptions,
+) -> Result<Rows, InputError> {
+    let file = name.to_string();
     let whole_file = |message: String| InputError {
         file: file.clone(),
         line: None,
@@ -179,7 +202,7 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
     };
 
     let encoding = decode::encoding_for(options.encoding.as_deref()).map_err(whole_file)?;
-    let raw = open_raw(source).map_err(whole_file)?;
+    let raw = start_raw(inner).map_err(whole_file)?;
     let mut input = Buffered::new(Decode::new(raw, encoding));
 
     let delimiter = delimiter(&mut input, options).map_err(|e| at_line(&file, e))?;
@@ -192,12 +215,22 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
         }
     };
 
-    let columns = header::resolve(&headers, options).map_err(|message| InputError {
-        file: file.clone(),
-        line: Some(header_line),
-        message,
-    })?;
-    let headers = headers.into_iter().map(String::from).collect();
+    let headers: Vec<String> = headers.into_iter().map(String::from).collect();
+    let names: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let columns = match header::resolve(&names, options) {
+        Ok(columns) => columns,
+        Err(mut message) => {
+            if let Some(line) = later_header(&mut records, options) {
+                message +=
+                    &format!("; line {line} looks like the header: delete the lines above it");
+            }
+            return Err(InputError {
+                file,
+                line: Some(header_line),
+                message,
+            });
+        }
+    };
     records.accept_nul();
     Ok(Rows {
         file,
@@ -209,18 +242,28 @@ pub fn open(source: &InputSource, options: &InputOptions) -> Result<Rows, InputE
     })
 }
 
+/// The line of a row just below a first row that is not the header, if that row would
+/// do as the header: reports and exports often put a title and a blank line above it.
+/// Only a few rows are tried, and the file is refused either way: the title could as
+/// well be a header with misspelt names, and a person must say which it is.
+fn later_header<R: Read>(records: &mut RecordReader<R>, options: &InputOptions) -> Option<u64> {
+    const LOOKAHEAD: usize = 5;
+    for _ in 0..LOOKAHEAD {
+        let line = records.next_record().ok()??;
+        let fields = records.fields();
+        if !is_blank(&fields) && header::resolve(&fields, options).is_ok() {
+            return Some(line);
+        }
+    }
+    None
+}
+
 const NO_HEADER: &str = "no header: the file holds no rows, and its first row must name the \
                          columns (api_key, email, ...)";
 
-/// Opens the source and reads its first bytes; a workbook or archive is refused here,
-/// by name, rather than decoded into nonsense.
-fn open_raw(source: &InputSource) -> Result<Raw, String> {
-    let mut inner: Box<dyn Read + Send> = match source {
-        InputSource::Path(path) => {
-            Box::new(File::open(path).map_err(|e| format!("cannot open the file: {e}"))?)
-        }
-        InputSource::Stdin => Box::new(io::stdin()),
-    };
+/// Reads the first bytes of the input; a workbook or archive is refused here, by
+/// name, rather than decoded into nonsense.
+fn start_raw(mut inner: Box<dyn Read + Send>) -> Result<Raw, String> {
     let mut start = Vec::with_capacity(8);
     (&mut inner)
         .take(8)
@@ -233,11 +276,19 @@ fn open_raw(source: &InputSource) -> Result<Raw, String> {
 }
 
 /// The delimiter, and the `sep=` line consumed if there is one. `--delimiter` wins
-/// over both the `sep=` line and sniffing.
+/// over both the `sep=` line and sniffing. A PowerShell `#TYPE` line before them is
+/// consumed too.
 fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result<u8, ReadError> {
-    let Some(first) = input.peek_line()? else {
+    let Some(mut first) = input.peek_line()? else {
         return Ok(options.delimiter.unwrap_or(b','));
     };
+    if sniff::type_line(&first) {
+        input.skip_line(&first)?;
+        let Some(next) = input.peek_line()? else {
+            return Ok(options.delimiter.unwrap_or(b','));
+        };
+        first = next;
+    }
     let declared = match sniff::sep_line(&first) {
         Some(Ok(declared)) => {
             input.skip_line(&first)?;
@@ -265,8 +316,13 @@ fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result
         .map_or(b',', |header| sniff::delimiter(&header)))
 }
 
+/// Whether a row holds nothing: every cell empty after trimming. A Ctrl-Z (U+001A) counts
+/// as nothing too: DOS-era tools and `copy /a` end a text file with one, and it would
+/// otherwise read as a last row with an unusable key.
 fn is_blank(fields: &[&str]) -> bool {
-    fields.iter().all(|field| clean::trim(field).is_empty())
+    fields
+        .iter()
+        .all(|field| clean::trim(field).trim_matches('\u{1A}').is_empty())
 }
 
 fn at_line(file: &str, error: ReadError) -> InputError {

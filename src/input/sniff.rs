@@ -33,6 +33,16 @@ pub fn sep_line(line: &str) -> Option<Result<u8, String>> {
     })
 }
 
+/// Whether `line` is the `#TYPE System.Management...` line that Windows PowerShell 5's
+/// `Export-Csv` writes above the header unless told `-NoTypeInformation`. It names the
+/// .NET type of the exported objects and is not data: the reader skips it, so the
+/// header is on line 2.
+pub fn type_line(line: &str) -> bool {
+    let line = line.trim_start_matches(clean::is_invisible);
+    line.strip_prefix("#TYPE ")
+        .is_some_and(|name| !name.trim().is_empty() && !name.contains([',', ';', '\t']))
+}
+
 /// The delimiter a header line uses: whichever of `,`, `;` and tab appears most often
 /// outside quotes, `,` when none does or on a tie, as the file is then a plain CSV.
 pub fn delimiter(header_line: &str) -> u8 {
@@ -55,7 +65,23 @@ pub fn delimiter(header_line: &str) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::{delimiter, sep_line};
+    use super::{delimiter, sep_line, type_line};
+
+    #[test]
+    fn powershell_type_lines_are_recognised() {
+        let cases = [
+            ("#TYPE System.Management.Automation.PSCustomObject", true),
+            ("\u{FEFF}#TYPE Selected.System.Object", true),
+            ("#TYPE ", false),
+            ("#type System.Object", false),
+            ("#TYPE a,b", false),
+            ("api_key,email", false),
+            ("\"#TYPE x\",email", false),
+        ];
+        for (line, want) in cases {
+            assert_eq!(type_line(line), want, "{line:?}");
+        }
+    }
 
     #[test]
     fn sep_lines_declare_the_delimiter() {
