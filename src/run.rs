@@ -2,7 +2,7 @@
 //! write the report, summarise.
 
 use crate::exit::Exit;
-use crate::input;
+use crate::input::{self, InputRow};
 use crate::journal::{self, Journal};
 use crate::lock::ReportLock;
 use crate::monitor::{self, RunOutcome};
@@ -64,7 +64,8 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
 
     if settings.dry_run && !settings.check_keys {
-        let outcomes = vec![None; plan.chunks.len()];
+        // A dry run's rows never look at outcomes: none are made.
+        let outcomes = Vec::new();
         return finish(
             settings, &plan, &outcomes, 0, started, estimate, false, None,
         );
@@ -156,10 +157,13 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
         Some(path) => resume::load(path)?,
         None => AlreadyAdded::default(),
     };
-    let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
+    let mut rows =
+        input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
-    for row in rows {
-        planner.push(&row.map_err(|e| format!("{e} (nothing was sent)"))?);
+    let mut row = InputRow::default();
+    while let Some(read) = rows.read_into(&mut row) {
+        read.map_err(|e| format!("{e} (nothing was sent)"))?;
+        planner.push(&row);
     }
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,

@@ -56,7 +56,7 @@ pub struct InputOptions {
 }
 
 /// One data row of the input, as read: cells are trimmed but not validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputRow {
     /// Physical line of the file where the row starts; the header is line 1.
     pub line: u64,
@@ -130,30 +130,38 @@ impl Rows {
         at_line(&self.file, error)
     }
 
-    fn row(&self, line: u64, fields: &[&str]) -> InputRow {
-        let cell = |index: usize| fields.get(index).copied().unwrap_or_default();
-        InputRow {
-            line,
-            key: clean::strip(cell(self.columns.key)),
-            emails: clean::trim(cell(self.columns.email)).to_string(),
-            label: self
-                .columns
-                .label
-                .map_or_else(String::new, |index| clean::trim(cell(index)).to_string()),
+    /// Reads the next row into `row`, reusing its strings' memory: a million rows
+    /// then cost no allocation each. `None` at the end; after an error, the end.
+    pub fn read_into(&mut self, row: &mut InputRow) -> Option<Result<(), InputError>> {
+        let line = match self.advance()? {
+            Ok(line) => line,
+            Err(error) => return Some(Err(error)),
+        };
+        let record = self.records.record();
+        let cell = |index: usize| record.field(index).unwrap_or_default();
+        row.line = line;
+        row.key.clear();
+        clean::strip_into(cell(self.columns.key), &mut row.key);
+        row.emails.clear();
+        row.emails.push_str(clean::trim(cell(self.columns.email)));
+        row.label.clear();
+        if let Some(index) = self.columns.label {
+            row.label.push_str(clean::trim(cell(index)));
         }
+        Some(Ok(()))
     }
-}
 
-impl Iterator for Rows {
-    type Item = Result<InputRow, InputError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Moves to the next record that is not blank, and says the line it starts on.
+    fn advance(&mut self) -> Option<Result<u64, InputError>> {
         while !self.done {
             match self.records.next_record() {
                 Ok(Some(line)) => {
-                    let fields = self.records.fields();
-                    if !is_blank(&fields) {
-                        return Some(Ok(self.row(line, &fields)));
+                    let record = self.records.record();
+                    let blank = (0..record.len())
+                        .filter_map(|index| record.field(index))
+                        .all(|field| clean::trim(field).is_empty());
+                    if !blank {
+                        return Some(Ok(line));
                     }
                 }
                 Ok(None) => self.done = true,
@@ -164,6 +172,15 @@ impl Iterator for Rows {
             }
         }
         None
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<InputRow, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut row = InputRow::default();
+        Some(self.read_into(&mut row)?.map(|()| row))
     }
 }
 

@@ -286,6 +286,15 @@ impl<R: Read> RecordReader<R> {
         Ok(Some(line))
     }
 
+    /// The record last read, to take cells from.
+    pub fn record(&self) -> Record<'_> {
+        // As in `fields`: the text was valid UTF-8, checked here once per record.
+        Record {
+            text: std::str::from_utf8(&self.out[..self.len]).unwrap_or_default(),
+            ends: &self.ends[..self.fields],
+        }
+    }
+
     /// The cells of the record last read.
     pub fn fields(&self) -> Vec<&str> {
         // The text was valid UTF-8 and csv-core removes only ASCII quotes and
@@ -300,6 +309,27 @@ impl<R: Read> RecordReader<R> {
                 field
             })
             .collect()
+    }
+}
+
+/// The cells of one record, borrowed from the reader.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> Record<'a> {
+    /// How many cells the record has.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Cell `index`, if the record has that many.
+    pub fn field(&self, index: usize) -> Option<&'a str> {
+        let end = *self.ends.get(index)?;
+        let start = index.checked_sub(1).map_or(0, |before| self.ends[before]);
+        self.text.get(start..end)
     }
 }
 
