@@ -38,16 +38,26 @@ pub struct CellAddress {
 ///   internationalised (SMTPUTF8) addresses.
 /// - What remains must pass [`check`]. An invalid piece's `text` is the piece as found.
 pub fn parse_cell(cell: &str) -> Vec<CellAddress> {
+    let mut addresses = Vec::new();
+    parse_cell_into(cell, &mut addresses);
+    addresses
+}
+
+/// [`parse_cell`] into `addresses`, which is cleared first: a caller parsing many
+/// cells keeps one list rather than allocate one per cell.
+pub fn parse_cell_into(cell: &str, addresses: &mut Vec<CellAddress>) {
+    addresses.clear();
     if is_plain(cell) {
         // Nothing below would change such a cell: no invisible character to remove, no
         // separator, quote, bracket, space, `mailto:` or trailing dot; only the
         // address check is left. Nearly every cell of a real export is like this.
-        return vec![CellAddress {
+        addresses.push(CellAddress {
             text: cell.to_string(),
             invalid: check(cell).err(),
-        }];
+        });
+    } else {
+        addresses.extend(parse_pasted(cell));
     }
-    parse_pasted(cell)
 }
 
 /// Whether a cell is one bare ASCII address-like piece that only [`check`] has to
@@ -121,6 +131,52 @@ fn ascii_domain(domain: &str) -> Result<String, String> {
 /// most. Quoted local parts, IP-literal domains and comments are refused: no contact
 /// list needs them, and the API is not documented to take them. The error says why.
 pub fn check(address: &str) -> Result<(), String> {
+    if is_common_valid(address) {
+        return Ok(());
+    }
+    check_in_full(address)
+}
+
+/// A quick yes for the common shape of a valid address: letters, digits, `.`, `_`,
+/// `+` and `-` before the `@`, an alphabetic top-level domain. It only ever accepts
+/// what [`check_in_full`] accepts (a test holds it to that); anything else, valid or
+/// not, is left to the full check, which also says what is wrong.
+fn is_common_valid(address: &str) -> bool {
+    let bytes = address.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    let local_ok = (1..=64).contains(&local.len())
+        && local[0] != b'.'
+        && local[local.len() - 1] != b'.'
+        && !local.windows(2).any(|pair| pair == b"..")
+        && local
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'));
+    if !local_ok || bytes.len() > 254 {
+        return false;
+    }
+    let mut labels = 0;
+    let mut top: &[u8] = &[];
+    for label in domain.split(|&b| b == b'.') {
+        let label_ok = (1..=63).contains(&label.len())
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        if !label_ok {
+            return false;
+        }
+        labels += 1;
+        top = label;
+    }
+    labels >= 2 && top.iter().all(u8::is_ascii_alphabetic)
+}
+
+/// [`check`] rule by rule, with the reason for the first that fails.
+fn check_in_full(address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("empty address".into());
     }
@@ -320,6 +376,42 @@ mod tests {
                 cell.push_str(pieces[(state >> 16) as usize % pieces.len()]);
             }
             assert_eq!(parse_cell(&cell), super::parse_pasted(&cell), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn the_quick_yes_never_accepts_what_the_full_check_refuses() {
+        let pieces = [
+            "a", "Z", "0", "@", ".", "..", "-", "_", "+", "'", "!", "x.com", "xn--", "ü", " ",
+            "\0", "ab", "c0m", "-.", ".-",
+        ];
+        let mut state: u32 = 77;
+        let mut accepted = 0;
+        let mut piece = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            pieces[(state >> 16) as usize % pieces.len()]
+        };
+        for round in 0..20_000 {
+            // Mostly the shape local@domain.top, so that many are valid.
+            let mut address = String::new();
+            for part in 0..3 {
+                for _ in 0..(1 + round % 3) {
+                    address.push_str(piece());
+                }
+                address.push_str(["@", ".", ""][part]);
+            }
+            if super::is_common_valid(&address) {
+                accepted += 1;
+                assert_eq!(super::check_in_full(&address), Ok(()), "{address:?}");
+            }
+        }
+        assert!(accepted > 100, "the quick path took only {accepted}");
+        for long in [
+            format!("{}@example.com", "a".repeat(65)),
+            format!("a@{}.com", "b".repeat(64)),
+            format!("{}@{}.com", "a".repeat(64), "b.".repeat(95)),
+        ] {
+            assert!(!super::is_common_valid(&long));
         }
     }
 

@@ -126,6 +126,8 @@ pub struct Planner {
     label_index: HashTable<u32>,
     /// Labels that had to be cleaned, by the text as written.
     odd_labels: FastMap<Box<str>, u32>,
+    /// The addresses of the row being pushed; kept to reuse its memory.
+    addresses: Vec<CellAddress>,
 }
 
 /// How [`Planner::finish`] cuts requests.
@@ -163,7 +165,8 @@ impl Planner {
             .err()
             .copied();
 
-        let addresses = email::parse_cell(&row.emails);
+        let mut addresses = std::mem::take(&mut self.addresses);
+        email::parse_cell_into(&row.emails, &mut addresses);
         if addresses.is_empty() {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
@@ -175,9 +178,10 @@ impl Planner {
                 Status::Invalid,
                 Note::Invalid(reason.into()),
             );
+            self.addresses = addresses;
             return;
         }
-        for CellAddress { text, invalid } in addresses {
+        for CellAddress { text, invalid } in addresses.drain(..) {
             let (status, note) = match (key_error, invalid) {
                 (Some(error), _) => (Status::Invalid, Note::Invalid(error.to_string().into())),
                 (None, Some(reason)) => (Status::Invalid, Note::Invalid(reason.into())),
@@ -185,6 +189,7 @@ impl Planner {
             };
             self.push_entry(row.line, account, label, text.into(), status, note);
         }
+        self.addresses = addresses;
     }
 
     /// Dedupes each account's addresses, applies `already_added`, and cuts the requests.

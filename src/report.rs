@@ -162,16 +162,7 @@ pub struct ReportWriter<W: Write> {
 impl<W: Write> ReportWriter<W> {
     /// A writer that starts with the header row.
     pub fn new(out: W) -> io::Result<ReportWriter<W>> {
-        ReportWriter::with_buffer(out, DEFAULT_BUFFER)
-    }
-
-    /// A writer with the header row that buffers `capacity` bytes before each write
-    /// to `out`: a whole report is written in large writes, while a journal's few
-    /// rows at a time need no large buffer.
-    fn with_buffer(out: W, capacity: usize) -> io::Result<ReportWriter<W>> {
-        let mut csv = csv::WriterBuilder::new()
-            .buffer_capacity(capacity)
-            .from_writer(out);
+        let mut csv = csv::WriterBuilder::new().from_writer(out);
         csv.write_record(COLUMNS)?;
         Ok(ReportWriter { csv })
     }
@@ -179,36 +170,15 @@ impl<W: Write> ReportWriter<W> {
     /// A writer that appends rows to a file that already has its header.
     pub fn appending(out: W) -> ReportWriter<W> {
         ReportWriter {
-            csv: csv::WriterBuilder::new()
-                .buffer_capacity(DEFAULT_BUFFER)
-                .from_writer(out),
+            csv: csv::WriterBuilder::new().from_writer(out),
         }
     }
 
     /// Writes one row. Every cell is made safe to open in a spreadsheet.
     pub fn write(&mut self, row: &Row<'_>) -> io::Result<()> {
-        // Numbers are formatted on the stack, and a message is copied only when it
-        // needs cleaning: a million-row report makes no allocation per row.
-        let (mut line, mut http_status, mut attempts) = (
-            itoa::Buffer::new(),
-            itoa::Buffer::new(),
-            itoa::Buffer::new(),
-        );
-        let message = shown_message(&row.error_message);
-        let cells: [&str; 10] = [
-            line.format(row.line),
-            row.account,
-            row.key,
-            row.key_id.as_str(),
-            row.email,
-            row.status.as_str(),
-            row.http_status.map_or("", |s| http_status.format(s)),
-            attempts.format(row.attempts),
-            row.error_code.unwrap_or(""),
-            &message,
-        ];
-        self.csv
-            .write_record(cells.map(neutralize).iter().map(|c| c.as_bytes()))?;
+        let mut numbers = Numbers::default();
+        let cells = cells(row, &mut numbers);
+        self.csv.write_record(cells.iter().map(|c| c.as_bytes()))?;
         Ok(())
     }
 
@@ -223,12 +193,38 @@ impl<W: Write> ReportWriter<W> {
     }
 }
 
-/// The csv crate's own default buffer, enough for a few rows.
-const DEFAULT_BUFFER: usize = 8 * 1024;
+/// Room to format a row's numbers on the stack.
+#[derive(Default)]
+struct Numbers {
+    line: itoa::Buffer,
+    http_status: itoa::Buffer,
+    attempts: itoa::Buffer,
+}
 
-/// The buffer of a whole report written at once. It is the writer's only buffer:
-/// rows reach the file in large writes, with no second buffer to copy them through.
-const WHOLE_REPORT_BUFFER: usize = 256 * 1024;
+/// A row's cells as written, each made safe to open in a spreadsheet. Numbers are
+/// formatted in `numbers`, and a message is copied only when it needs cleaning: a
+/// million-row report makes no allocation per row.
+fn cells<'r>(row: &'r Row<'_>, numbers: &'r mut Numbers) -> [Cow<'r, str>; 10] {
+    let cells: [Cow<'r, str>; 10] = [
+        Cow::Borrowed(numbers.line.format(row.line)),
+        Cow::Borrowed(row.account),
+        Cow::Borrowed(row.key),
+        Cow::Borrowed(row.key_id.as_str()),
+        Cow::Borrowed(row.email),
+        Cow::Borrowed(row.status.as_str()),
+        Cow::Borrowed(
+            row.http_status
+                .map_or("", |s| numbers.http_status.format(s)),
+        ),
+        Cow::Borrowed(numbers.attempts.format(row.attempts)),
+        Cow::Borrowed(row.error_code.unwrap_or("")),
+        shown_message(&row.error_message),
+    ];
+    cells.map(|cell| match neutralize(&cell) {
+        Cow::Borrowed(_) => cell,
+        Cow::Owned(guarded) => Cow::Owned(guarded),
+    })
+}
 
 /// A message as the report shows it: control characters replaced and cut to
 /// [`MESSAGE_LIMIT`] characters, borrowed when it is fine as it is.
@@ -276,29 +272,127 @@ pub fn write_file<'a>(path: &Path, rows: impl Iterator<Item = Row<'a>>) -> io::R
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
         .tempfile_in(folder)?;
-    let mut writer = ReportWriter::with_buffer(temp, WHOLE_REPORT_BUFFER)?;
-    for row in rows {
-        writer.write(&row)?;
-    }
-    let temp = writer.into_inner()?;
+    let mut temp = temp;
+    write_all(&mut temp, rows)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
+/// Rows formatted at a time by each thread in [`write_all`].
+const FORMAT_BLOCK: usize = 8 * 1024;
+
+/// Writes the header and every row to `out`. Rows are taken in blocks, each block's
+/// halves are formatted into memory on rayon's threads, and the text is written in
+/// order, in large writes: the bytes are those of writing row by row, in about half
+/// the time on two cores.
+fn write_all<'a>(out: &mut impl Write, mut rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
+    out.write_all(&ReportWriter::new(Vec::new())?.into_inner()?)?;
+    let mut block: Vec<Row<'a>> = Vec::with_capacity(2 * FORMAT_BLOCK);
+    loop {
+        block.clear();
+        block.extend(rows.by_ref().take(2 * FORMAT_BLOCK));
+        if block.is_empty() {
+            return Ok(());
+        }
+        let (first, second) = block.split_at(block.len().div_ceil(2));
+        let (first, second) = rayon::join(|| format_rows(first), || format_rows(second));
+        out.write_all(&first?)?;
+        out.write_all(&second?)?;
+    }
+}
+
+/// Rows as report text, without a header, byte for byte as [`ReportWriter`] writes
+/// them. The csv crate copies every cell byte by byte; here a cell that needs no
+/// quotes, as nearly all do, is copied whole, and csv-core still decides which do.
+fn format_rows(rows: &[Row<'_>]) -> io::Result<Vec<u8>> {
+    // The same settings as `csv::WriterBuilder::new()`: `,`, `"` doubled, `\n`.
+    let quoting = csv_core::WriterBuilder::new().build();
+    let mut out = Vec::with_capacity(rows.len() * 128);
+    let mut numbers = Numbers::default();
+    for row in rows {
+        for (index, cell) in cells(row, &mut numbers).iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            let bytes = cell.as_bytes();
+            if quoting.should_quote(bytes) {
+                out.push(b'"');
+                for &byte in bytes {
+                    if byte == b'"' {
+                        out.push(b'"');
+                    }
+                    out.push(byte);
+                }
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(bytes);
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 /// Writes a whole report to standard output.
 pub fn write_stdout<'a>(rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
     let stdout = io::stdout();
-    let mut writer = ReportWriter::with_buffer(stdout.lock(), WHOLE_REPORT_BUFFER)?;
-    for row in rows {
-        writer.write(&row)?;
-    }
-    writer.into_inner()?.flush()
+    let mut out = stdout.lock();
+    write_all(&mut out, rows)?;
+    out.flush()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_formatting_writes_what_the_csv_writer_writes() {
+        let texts = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rhere",
+            "=SUM(A1)",
+            "+x",
+            "'q",
+            " padded ",
+            "ünï",
+            "\"",
+            ",",
+            "tab\there",
+            "-1",
+            "@x",
+        ];
+        let messages: Vec<String> = texts
+            .iter()
+            .map(|t| t.to_string())
+            .chain(["x".repeat(600), "\u{1b}[31mred".into()])
+            .collect();
+        let mut rows = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            rows.push(Row {
+                line: i as u64 * 7919,
+                account: text,
+                key: texts[(i + 3) % texts.len()],
+                key_id: KeyId::of(text),
+                email: texts[(i + 5) % texts.len()],
+                status: Status::ALL[i % Status::ALL.len()],
+                http_status: (i % 3 == 0).then_some(200 + i as u16),
+                attempts: i as u32,
+                error_code: (i % 2 == 0).then_some(texts[(i + 7) % texts.len()]),
+                error_message: Cow::Borrowed(&messages[i % messages.len()]),
+            });
+        }
+        let mut writer = ReportWriter::appending(Vec::new());
+        for row in &rows {
+            writer.write(row).unwrap();
+        }
+        let expected = writer.into_inner().unwrap();
+        assert_eq!(format_rows(&rows).unwrap(), expected);
+    }
 
     #[test]
     fn formula_cells_are_neutralized_and_restored() {

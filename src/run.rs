@@ -2,7 +2,7 @@
 //! write the report, summarise.
 
 use crate::exit::Exit;
-use crate::input::{self, InputRow};
+use crate::input;
 use crate::journal::{self, Journal};
 use crate::lock::ReportLock;
 use crate::monitor::{self, RunOutcome};
@@ -157,14 +157,10 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
         Some(path) => resume::load(path)?,
         None => AlreadyAdded::default(),
     };
-    let mut rows =
-        input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
+    let rows = input::open(&settings.input, &settings.input_options).map_err(|e| e.to_string())?;
     let mut planner = Planner::new();
-    let mut row = InputRow::default();
-    while let Some(read) = rows.read_into(&mut row) {
-        read.map_err(|e| format!("{e} (nothing was sent)"))?;
-        planner.push(&row);
-    }
+    rows.feed(|row| planner.push(row))
+        .map_err(|e| format!("{e} (nothing was sent)"))?;
     Ok(planner.finish(&ChunkOptions {
         max_per_request: settings.max_emails_per_request,
         already_added: &|id, email| done.contains(id, email),
