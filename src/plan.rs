@@ -209,6 +209,11 @@ impl Planner {
             offsets,
             entries: mut to_send,
         } = self.planned_entries_by_account();
+        // Without a cap every account is one request, and the rounds of `interleave`
+        // would only repeat account order: the requests are then cut right here,
+        // which spares the spans and their list.
+        let whole_accounts = options.max_per_request.is_none();
+        let mut chunks: Vec<Chunk> = Vec::new();
         let mut spans: Vec<AccountSpan> = Vec::new();
         let mut unique = Vec::new();
         let mut seen = FastMap::default();
@@ -228,7 +233,13 @@ impl Planner {
                     write += 1;
                 }
             }
-            if write > start {
+            if write > start && whole_accounts {
+                chunks.push(Chunk {
+                    account,
+                    entries: to_send[start..write].to_vec(),
+                });
+                write = start;
+            } else if write > start {
                 spans.push(AccountSpan {
                     account,
                     start: start as u32,
@@ -239,7 +250,11 @@ impl Planner {
         to_send.truncate(write);
         drop((offsets, unique, seen));
 
-        self.plan.chunks = interleave(&spans, &to_send, size);
+        if !whole_accounts {
+            chunks = interleave(spans, &to_send, size);
+        }
+        drop(to_send);
+        self.plan.chunks = chunks;
         for (index, chunk) in self.plan.chunks.iter().enumerate() {
             for &entry in &chunk.entries {
                 self.plan.entries[entry as usize].note = Note::Chunk(index as u32);
@@ -433,29 +448,24 @@ struct AccountSpan {
 /// rarely holds back workers that could serve other accounts. Accounts run out of
 /// requests along the way and are dropped from the rounds, so that one account with
 /// thousands of requests does not make every round visit every other account.
-fn interleave(spans: &[AccountSpan], to_send: &[u32], size: usize) -> Vec<Chunk> {
+fn interleave(mut spans: Vec<AccountSpan>, to_send: &[u32], size: usize) -> Vec<Chunk> {
     let total = spans
         .iter()
         .map(|span| ((span.end - span.start) as usize).div_ceil(size))
         .sum();
     let mut chunks = Vec::with_capacity(total);
-    let mut active: Vec<&AccountSpan> = spans.iter().collect();
-    let mut round: usize = 0;
-    while !active.is_empty() {
-        active.retain(|span| {
-            let (first, last) = (span.start as usize, span.end as usize);
-            let start = first.saturating_add(round.saturating_mul(size));
-            if start >= last {
-                return false;
-            }
+    while !spans.is_empty() {
+        // Each round takes one request from every account that has one left.
+        spans.retain_mut(|span| {
+            let (start, last) = (span.start as usize, span.end as usize);
             let end = start.saturating_add(size).min(last);
             chunks.push(Chunk {
                 account: span.account,
                 entries: to_send[start..end].to_vec(),
             });
+            span.start = end as u32;
             end < last
         });
-        round += 1;
     }
     chunks
 }

@@ -280,7 +280,7 @@ pub fn write_file<'a>(path: &Path, rows: impl Iterator<Item = Row<'a>>) -> io::R
 }
 
 /// Rows formatted at a time by each thread in [`write_all`].
-const FORMAT_BLOCK: usize = 8 * 1024;
+const FORMAT_BLOCK: usize = 4 * 1024;
 
 /// Writes the header and every row to `out`. Rows are taken in blocks, each block's
 /// halves are formatted into memory on rayon's threads, and the text is written in
