@@ -3,13 +3,9 @@
 //! accepted and which of its addresses the account already holds.
 
 use crate::plan::Plan;
-use crate::progress::Progress;
-use crate::send::{DispatchSettings, Event, Outcome, Request, Transport, dispatch_requests};
+use crate::send::{DispatchSettings, Outcome, Request, Transport, dispatch_requests};
 use crate::settings::RunSettings;
-use crate::status::Status;
 use crate::stop::Stop;
-use crate::term;
-use std::sync::mpsc;
 
 /// Checks every account that has something to send. The result is indexed by chunk,
 /// like a real run's outcomes: each of an account's chunks carries its account's
@@ -21,41 +17,24 @@ pub fn check_keys(
     transport: &dyn Transport,
     stop: &Stop,
 ) -> (Vec<Option<Outcome>>, u64) {
-    let mut progress = Progress::new(
-        plan.accounts_to_send() as u64,
-        !settings.quiet,
-        settings.progress_interval,
-    );
     let mut by_account: Vec<Option<Outcome>> = vec![None; plan.accounts.len()];
-    let mut attempts = 0u64;
-    let (events, received) = mpsc::channel();
-
-    std::thread::scope(|scope| {
-        let sender = scope.spawn(|| {
-            let request = Request::GetEmails;
-            dispatch_requests(plan, request, transport, dispatch_settings, stop, events)
-        });
-        for event in received {
-            match event {
-                Event::Attempt(attempt) => {
-                    attempts += 1;
-                    progress.attempted();
-                    if settings.verbose {
-                        let line = crate::run::attempt_line(plan, &attempt);
-                        progress.println(&format!("{line} method=GET"));
-                    }
-                }
-                Event::Finished { chunk, outcome } => {
-                    progress.finished_one(outcome.status == Status::Failed);
-                    by_account[plan.chunks[chunk as usize].account as usize] = Some(outcome);
-                }
-            }
-        }
-        if let Ok(Err(error)) = sender.join() {
-            term::print_error(&format!("cannot start the workers: {error}"));
-        }
-    });
-    progress.finish();
+    let attempts = crate::follow::follow(
+        settings,
+        plan,
+        plan.accounts_to_send() as u64,
+        " method=GET",
+        |events| {
+            dispatch_requests(
+                plan,
+                Request::GetEmails,
+                transport,
+                dispatch_settings,
+                stop,
+                events,
+            )
+        },
+        |chunk, outcome| by_account[plan.chunks[chunk as usize].account as usize] = Some(outcome),
+    );
 
     let outcomes = plan
         .chunks

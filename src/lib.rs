@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cli;
 pub mod email;
 pub mod exit;
+pub mod follow;
 pub mod input;
 pub mod journal;
 pub mod key;

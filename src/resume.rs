@@ -157,7 +157,9 @@ fn done_row(
     let status: Status = cell(columns.status, "status")?
         .parse()
         .map_err(|e| format!("{e} in the status column"))?;
-    if !matches!(status, Status::Added | Status::Skipped) {
+    // `present`: a `--check-keys` audit found the account already holds the address,
+    // so a run resumed from the audit's report need not send it.
+    if !matches!(status, Status::Added | Status::Skipped | Status::Present) {
         return Ok(None);
     }
     let key_text = cell(columns.key_id, "key_id")?;
@@ -235,6 +237,17 @@ mod tests {
         assert!(!done.contains(id(ID_B), "fail@example.com"));
         assert!(!done.contains(id(ID_B), "later@example.com"));
         assert!(!done.torn_last_row);
+    }
+
+    #[test]
+    fn addresses_an_audit_found_present_count_as_done() {
+        let text = report(&[
+            "2,A,…keyA,aaaaaaaaaaaa,held@example.com,present,200,1,,",
+            "3,A,…keyA,aaaaaaaaaaaa,new@example.com,planned,,0,,",
+        ]);
+        let done = parse(text.as_bytes()).unwrap();
+        assert_eq!(done.len(), 1);
+        assert!(done.contains(id(ID_A), "held@example.com"));
     }
 
     #[test]

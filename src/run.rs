@@ -2,26 +2,24 @@
 //! write the report, summarise.
 
 use crate::exit::Exit;
+use crate::follow;
 use crate::input;
 use crate::journal::{self, Journal};
 use crate::lock::ReportLock;
 use crate::monitor::{self, RunOutcome};
 use crate::plan::{ChunkOptions, Plan, Planner};
-use crate::progress::Progress;
 use crate::report::{self, Rows};
 use crate::resume::{self, AlreadyAdded};
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::send::dispatch::Attempt;
 use crate::send::http::HttpTransport;
 use crate::send::retry::RetryPolicy;
-use crate::send::{DispatchSettings, Event, Outcome, Transport, dispatch};
+use crate::send::{DispatchSettings, Outcome, Transport, dispatch};
 use crate::settings::{Endpoint, ReportTarget, RunSettings};
-use crate::status::Status;
 use crate::stop::Stop;
 use crate::summary::{Summary, estimate_duration, retry_hint};
 use crate::term;
 use std::path::Path;
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Runs the whole job and says how it ended. Errors are printed here.
@@ -64,11 +62,7 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
         .then(|| estimate_duration(&plan, settings.rate, settings.burst, &settings.key_limits));
 
     if settings.dry_run && !settings.check_keys {
-        // A dry run's rows never look at outcomes: none are made.
-        let outcomes = Vec::new();
-        return finish(
-            settings, &plan, &outcomes, 0, started, estimate, false, None,
-        );
+        return finish(settings, &plan, &Sent::nothing(), started, estimate, None);
     }
 
     // Only a run that sends keeps a journal: a `--check-keys` audit has nothing to
@@ -103,18 +97,13 @@ fn execute(settings: &RunSettings) -> Result<Exit, String> {
             &stop,
         ),
     };
-    let interrupted = stop.is_raised();
-    drop(signals);
-    let exit = finish(
-        settings,
-        &plan,
-        &outcomes,
+    let sent = Sent {
+        outcomes,
         attempts,
-        started,
-        estimate,
-        interrupted,
-        journal,
-    );
+        interrupted: stop.is_raised(),
+    };
+    drop(signals);
+    let exit = finish(settings, &plan, &sent, started, estimate, journal);
     if let Some(sandbox) = &sandbox
         && !settings.quiet
     {
@@ -242,7 +231,7 @@ fn dispatch_settings(settings: &RunSettings) -> DispatchSettings {
     }
 }
 
-/// Sends every chunk and collects the outcomes, printing progress as they come.
+/// Sends every chunk, journalling each as it finishes.
 fn send_all(
     settings: &RunSettings,
     plan: &Plan,
@@ -251,88 +240,55 @@ fn send_all(
     journal: &mut Journal,
 ) -> (Vec<Option<Outcome>>, u64) {
     let dispatch_settings = dispatch_settings(settings);
-    let mut progress = Progress::new(
-        plan.chunks.len() as u64,
-        !settings.quiet,
-        settings.progress_interval,
-    );
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.chunks.len()];
-    let mut attempts = 0u64;
-    let (events, received) = mpsc::channel();
-
-    std::thread::scope(|scope| {
-        let sender = scope.spawn(|| dispatch(plan, transport, &dispatch_settings, stop, events));
-        for event in received {
-            match event {
-                Event::Attempt(attempt) => {
-                    attempts += 1;
-                    progress.attempted();
-                    if settings.verbose {
-                        progress.println(&attempt_line(plan, &attempt));
-                    }
-                }
-                Event::Finished { chunk, outcome } => {
-                    progress.finished_one(outcome.status == Status::Failed);
-                    outcomes[chunk as usize] = Some(outcome);
-                    journal.record(&Rows::new(plan, &outcomes, false), chunk);
-                }
-            }
-        }
-        if let Ok(Err(error)) = sender.join() {
-            term::print_error(&format!("cannot start the workers: {error}"));
-        }
-    });
-    progress.finish();
+    let attempts = follow::follow(
+        settings,
+        plan,
+        plan.chunks.len() as u64,
+        "",
+        |events| dispatch(plan, transport, &dispatch_settings, stop, events),
+        |chunk, outcome| {
+            outcomes[chunk as usize] = Some(outcome);
+            journal.record(&Rows::new(plan, &outcomes, false), chunk);
+        },
+    );
     (outcomes, attempts)
 }
 
-/// `-v`: one line per attempt, with the key masked.
-pub(crate) fn attempt_line(plan: &Plan, attempt: &Attempt) -> String {
-    let chunk = &plan.chunks[attempt.chunk as usize];
-    let account = &plan.accounts[chunk.account as usize];
-    let label = chunk
-        .entries
-        .first()
-        .map(|&i| &*plan.labels[plan.entries[i as usize].label as usize])
-        .unwrap_or("");
-    let result = match &attempt.result {
-        Ok(status) => status.to_string(),
-        Err(error) => format!("error ({error})"),
-    };
-    let at = jiff::Timestamp::try_from(attempt.at)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default();
-    term::clean(
-        &format!(
-            "{at} account={label:?} key={} key_id={} status={result} attempt={} latency={}ms",
-            account.shown_key,
-            account.id,
-            attempt.number,
-            attempt.latency.as_millis()
-        ),
-        1000,
-    )
+/// What the send stage hands on to the report.
+struct Sent {
+    /// Per chunk; `None` for a chunk never sent.
+    outcomes: Vec<Option<Outcome>>,
+    /// Requests sent, retries included.
+    attempts: u64,
+    /// Whether Ctrl-C or SIGTERM stopped the run.
+    interrupted: bool,
+}
+
+impl Sent {
+    /// A dry run's: nothing sent.
+    fn nothing() -> Sent {
+        // A dry run's rows never look at outcomes: a million-row plan spares the
+        // memory of one per request.
+        Sent {
+            outcomes: Vec::new(),
+            attempts: 0,
+            interrupted: false,
+        }
+    }
 }
 
 /// Writes the report, prints the summary and decides the exit code.
-// TODO: gather what send_all hands on (outcomes, attempts, interruption, journal)
-// into one value; until then this stage takes them one by one.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "each is one stage result; see the TODO"
-)]
 fn finish(
     settings: &RunSettings,
     plan: &Plan,
-    outcomes: &[Option<Outcome>],
-    attempts: u64,
+    sent: &Sent,
     started: Instant,
     estimate: Option<std::time::Duration>,
-    interrupted: bool,
     journal: Option<Journal>,
 ) -> Result<Exit, String> {
-    let rows = Rows::new(plan, outcomes, settings.dry_run);
-    let summary = Summary::count(plan, rows.all(), attempts);
+    let rows = Rows::new(plan, &sent.outcomes, settings.dry_run);
+    let summary = Summary::count(plan, rows.all(), sent.attempts);
     let written = match &settings.report {
         ReportTarget::Path(path) => {
             report::write_file(path, rows.all()).map(|()| path.display().to_string())
@@ -352,7 +308,7 @@ fn finish(
             "{}",
             summary.render(&report_name, started.elapsed(), estimate)
         );
-        if !settings.dry_run && (interrupted || summary.left_to_do() > 0 || !report_written) {
+        if !settings.dry_run && (sent.interrupted || summary.left_to_do() > 0 || !report_written) {
             let resume_from = match (&kept_journal, &settings.report) {
                 (Some(journal), _) => Some(journal.as_path()),
                 (None, ReportTarget::Path(path)) => Some(path.as_path()),
@@ -362,21 +318,9 @@ fn finish(
         }
     }
 
-    // A dry run fails on what would not be sent: invalid rows, and with
-    // --check-keys rows whose key was refused or could not be checked.
-    let unsettled = if settings.dry_run {
-        summary.rows_with(Status::Invalid) + summary.rows_with(Status::Failed)
-    } else {
-        summary.total_rows()
-            - Status::ALL
-                .iter()
-                .filter(|s| s.is_settled())
-                .map(|s| summary.rows_with(*s))
-                .sum::<usize>()
-    };
-    let exit = if interrupted {
+    let exit = if sent.interrupted {
         Exit::Interrupted
-    } else if unsettled > 0 || !report_written {
+    } else if summary.unsettled(settings.dry_run) > 0 || !report_written {
         Exit::Incomplete
     } else {
         Exit::Success

@@ -2,6 +2,7 @@
 //! end of every run.
 
 use crate::input::InputSource;
+use crate::key::KeyError;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
 use crate::report::Row;
@@ -16,7 +17,7 @@ use std::time::Duration;
 pub struct Summary {
     /// Report rows per status.
     pub rows: BTreeMap<Status, usize>,
-    /// Accounts (distinct keys) in the input.
+    /// Accounts (distinct non-empty key cells) in the input.
     pub accounts: usize,
     /// Requests planned (chunks).
     pub requests: usize,
@@ -30,7 +31,12 @@ impl Summary {
     /// Counts `rows`, which must be every row of the report.
     pub fn count<'a>(plan: &Plan, rows: impl Iterator<Item = Row<'a>>, attempts: u64) -> Summary {
         let mut summary = Summary {
-            accounts: plan.accounts.len(),
+            // Rows with an empty key cell share one pseudo-account; it is no account.
+            accounts: plan
+                .accounts
+                .iter()
+                .filter(|a| a.key != Err(KeyError::Empty))
+                .count(),
             requests: plan.chunks.len(),
             attempts,
             ..Summary::default()
@@ -57,6 +63,21 @@ impl Summary {
     /// Rows a later run could still add: `failed` and `not_attempted`.
     pub fn left_to_do(&self) -> usize {
         self.rows_with(Status::Failed) + self.rows_with(Status::NotAttempted)
+    }
+
+    /// Rows that keep the run from exiting 0. A run that sends must leave every row
+    /// settled (added, skipped or a duplicate); a dry run must leave nothing that
+    /// would not be sent: invalid rows, and with `--check-keys`, rows whose key was
+    /// refused or could not be checked.
+    pub fn unsettled(&self, dry_run: bool) -> usize {
+        if dry_run {
+            return self.rows_with(Status::Invalid) + self.rows_with(Status::Failed);
+        }
+        Status::ALL
+            .iter()
+            .filter(|s| !s.is_settled())
+            .map(|s| self.rows_with(*s))
+            .sum()
     }
 
     /// All report rows.

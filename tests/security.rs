@@ -52,7 +52,15 @@ fn verbose_runs_with_failing_keys_show_no_key_anywhere() {
     let output = run_in(
         dir.path(),
         "in.csv",
-        &["--base-url", &server.base_url, "-v", "--max-attempts", "2"],
+        &[
+            "--base-url",
+            &server.base_url,
+            "-v",
+            "--max-attempts",
+            "2",
+            "--summary-json",
+            "summary.json",
+        ],
     );
     assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
