@@ -40,6 +40,45 @@ pub struct CellAddress {
 ///   internationalised (SMTPUTF8) addresses.
 /// - What remains must pass [`check`]. An invalid piece's `text` is the piece as found.
 pub fn parse_cell(cell: &str) -> Vec<CellAddress> {
+    let mut addresses = Vec::new();
+    parse_cell_into(cell, &mut addresses);
+    addresses
+}
+
+/// [`parse_cell`] into `addresses`, which is cleared first: a caller parsing many
+/// cells keeps one list rather than allocate one per cell.
+pub fn parse_cell_into(cell: &str, addresses: &mut Vec<CellAddress>) {
+    addresses.clear();
+    if is_plain(cell) {
+        // Nothing below would change such a cell: no invisible character to remove, no
+        // separator, quote, bracket, space, `mailto:` or trailing dot; only the
+        // address check is left. Nearly every cell of a real export is like this.
+        addresses.push(CellAddress {
+            text: cell.to_string(),
+            invalid: check(cell).err(),
+        });
+    } else {
+        addresses.extend(parse_pasted(cell));
+    }
+}
+
+/// Whether a cell is one bare ASCII address-like piece that only [`check`] has to
+/// judge: visible ASCII without `"`, `;`, `,`, `<`, `>` or `:`, not starting with
+/// `'` nor ending with `.` (those get their own reasons in the full parse).
+fn is_plain(cell: &str) -> bool {
+    let bytes = cell.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    first != b'\''
+        && last != b'.'
+        && bytes.iter().all(|&b| {
+            b.is_ascii_graphic() && !matches!(b, b'"' | b';' | b',' | b'<' | b'>' | b':' | b'?')
+        })
+}
+
+/// [`parse_cell`] for any cell, pasted forms and all.
+fn parse_pasted(cell: &str) -> Vec<CellAddress> {
     let visible: String = cell.chars().filter(|&c| !clean::is_invisible(c)).collect();
     cell::pieces(&visible)
         .into_iter()
@@ -94,13 +133,60 @@ fn ascii_domain(domain: &str) -> Result<String, String> {
 /// most. Quoted local parts, IP-literal domains and comments are refused: no contact
 /// list needs them, and the API is not documented to take them. The error says why.
 pub fn check(address: &str) -> Result<(), String> {
+    if is_common_valid(address) {
+        return Ok(());
+    }
+    check_in_full(address)
+}
+
+/// A quick yes for the common shape of a valid address: letters, digits, `.`, `_`,
+/// `+` and `-` before the `@`, an alphabetic top-level domain. It only ever accepts
+/// what [`check_in_full`] accepts (a test holds it to that); anything else, valid or
+/// not, is left to the full check, which also says what is wrong.
+fn is_common_valid(address: &str) -> bool {
+    let bytes = address.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    let local_ok = (1..=64).contains(&local.len())
+        && local[0] != b'.'
+        && local[local.len() - 1] != b'.'
+        && !local.windows(2).any(|pair| pair == b"..")
+        && local
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'));
+    if !local_ok || bytes.len() > 254 {
+        return false;
+    }
+    let mut labels = 0;
+    let mut top: &[u8] = &[];
+    for label in domain.split(|&b| b == b'.') {
+        let label_ok = (1..=63).contains(&label.len())
+            && label[0] != b'-'
+            && label[label.len() - 1] != b'-'
+            && label
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
+        if !label_ok {
+            return false;
+        }
+        labels += 1;
+        top = label;
+    }
+    labels >= 2 && top.iter().all(u8::is_ascii_alphabetic)
+}
+
+/// [`check`] rule by rule, with the reason for the first that fails.
+fn check_in_full(address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("empty address".into());
     }
     if address.len() > 254 {
         return Err(format!("longer than 254 characters ({})", address.len()));
     }
-    let (local, domain) = match address.matches('@').count() {
+    // '@' is ASCII, so counting and splitting at its byte is the same as at the char.
+    let (local, domain) = match address.bytes().filter(|&b| b == b'@').count() {
         0 => return Err("no '@'".into()),
         1 => address.split_once('@').unwrap_or_default(),
         _ => return Err("more than one '@'".into()),
@@ -123,10 +209,16 @@ fn check_local(local: &str) -> Result<(), String> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err("the part before '@' has a leading, trailing or double dot".into());
     }
-    match local
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || c == '.' || SPECIALS.contains(c)))
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '.' || SPECIALS.contains(c);
+    // Most local parts are letters, digits and dots: judge those bytes without
+    // searching SPECIALS for each one.
+    if local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.')
     {
+        return Ok(());
+    }
+    match local.chars().find(|&c| !allowed(c)) {
         Some(c) => Err(format!("the part before '@' contains {}", describe_char(c))),
         None => Ok(()),
     }
@@ -136,11 +228,10 @@ fn check_domain(domain: &str) -> Result<(), String> {
     if domain.is_empty() {
         return Err("nothing after the '@'".into());
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
+    if !domain.bytes().any(|b| b == b'.') {
         return Err(format!("domain '{domain}' has no dot"));
     }
-    for label in &labels {
+    for label in domain.split('.') {
         if label.is_empty() {
             return Err(format!("domain '{domain}' has an empty label"));
         }
@@ -162,7 +253,7 @@ fn check_domain(domain: &str) -> Result<(), String> {
         }
     }
     // An internationalised top-level domain (`.рф`) is sent as its `xn--` form.
-    let top = labels[labels.len() - 1];
+    let top = domain.rsplit('.').next().unwrap_or_default();
     let punycode = top.len() > 4 && top[..4].eq_ignore_ascii_case("xn--");
     if !(punycode || top.chars().all(|c| c.is_ascii_alphabetic())) {
         return Err(format!("top-level domain '{top}' is not alphabetic"));
@@ -284,6 +375,59 @@ mod tests {
                     assert_eq!(check(&address.text), Ok(()), "{cell:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_plain_cell_shortcut_agrees_with_the_full_parse() {
+        let pieces = [
+            "a", "B", "@", ".", "..", ",", ";", ":", "\"", "'", "<", ">", "-", "+", "_", "=", "%",
+            "!", "x.com", "mailto:", " ", "\t", "ü", "\u{200B}", "\u{7F}", "\0",
+        ];
+        let mut state: u32 = 5;
+        for round in 0..5000 {
+            let mut cell = String::new();
+            for _ in 0..(round % 12) {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                cell.push_str(pieces[(state >> 16) as usize % pieces.len()]);
+            }
+            assert_eq!(parse_cell(&cell), super::parse_pasted(&cell), "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn the_quick_yes_never_accepts_what_the_full_check_refuses() {
+        let pieces = [
+            "a", "Z", "0", "@", ".", "..", "-", "_", "+", "'", "!", "x.com", "xn--", "ü", " ",
+            "\0", "ab", "c0m", "-.", ".-",
+        ];
+        let mut state: u32 = 77;
+        let mut accepted = 0;
+        let mut piece = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            pieces[(state >> 16) as usize % pieces.len()]
+        };
+        for round in 0..20_000 {
+            // Mostly the shape local@domain.top, so that many are valid.
+            let mut address = String::new();
+            for part in 0..3 {
+                for _ in 0..(1 + round % 3) {
+                    address.push_str(piece());
+                }
+                address.push_str(["@", ".", ""][part]);
+            }
+            if super::is_common_valid(&address) {
+                accepted += 1;
+                assert_eq!(super::check_in_full(&address), Ok(()), "{address:?}");
+            }
+        }
+        assert!(accepted > 100, "the quick path took only {accepted}");
+        for long in [
+            format!("{}@example.com", "a".repeat(65)),
+            format!("a@{}.com", "b".repeat(64)),
+            format!("{}@{}.com", "a".repeat(64), "b.".repeat(95)),
+        ] {
+            assert!(!super::is_common_valid(&long));
         }
     }
 

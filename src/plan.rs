@@ -6,7 +6,17 @@ use crate::email::{self, CellAddress};
 use crate::input::InputRow;
 use crate::key::{self, ApiKey, KeyError, KeyId};
 use crate::status::Status;
+use hashbrown::HashTable;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
+
+/// Keys and labels come from the user's own file, so there is no attacker to defend
+/// against by hashing with SipHash; foldhash is several times faster on them.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Accounts with at most this many planned addresses are deduped by comparing each
+/// address with the ones kept so far: cheaper than hashing for the usual handful.
+const SMALL_ACCOUNT: usize = 16;
 
 /// One account: every row that shares a key (after trimming).
 #[derive(Debug)]
@@ -100,11 +110,24 @@ impl Plan {
 const LABEL_LIMIT: usize = 1000;
 
 /// Builds a [`Plan`] from rows as they are read, so the input is streamed once.
+///
+/// Rows find their account and label through tables of indices that compare against
+/// the text the plan already holds, so a million-row input does not keep a second
+/// copy of every key and label just to look them up.
 #[derive(Debug, Default)]
 pub struct Planner {
     plan: Plan,
-    account_index: HashMap<Box<str>, u32>,
-    label_index: HashMap<Box<str>, u32>,
+    hasher: foldhash::fast::RandomState,
+    /// Accounts with a valid key, found by the key's text.
+    account_index: HashTable<u32>,
+    /// Accounts whose key cell is not a usable key: the plan keeps no text for them.
+    odd_keys: FastMap<Box<str>, u32>,
+    /// Labels shown as they were written, found by that text.
+    label_index: HashTable<u32>,
+    /// Labels that had to be cleaned, by the text as written.
+    odd_labels: FastMap<Box<str>, u32>,
+    /// The addresses of the row being pushed; kept to reuse its memory.
+    addresses: Vec<CellAddress>,
 }
 
 /// How [`Planner::finish`] cuts requests.
@@ -142,7 +165,8 @@ impl Planner {
             .err()
             .copied();
 
-        let addresses = email::parse_cell(&row.emails);
+        let mut addresses = std::mem::take(&mut self.addresses);
+        email::parse_cell_into(&row.emails, &mut addresses);
         if addresses.is_empty() {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
@@ -150,13 +174,14 @@ impl Planner {
                 row.line,
                 account,
                 label,
-                "",
+                Box::default(),
                 Status::Invalid,
                 Note::Invalid(reason.into()),
             );
+            self.addresses = addresses;
             return;
         }
-        for CellAddress { text, invalid } in addresses {
+        for CellAddress { text, invalid } in addresses.drain(..) {
             let malformed = invalid.is_some();
             let (status, note) = match (key_error, invalid) {
                 (Some(error), _) => (Status::Invalid, Note::Invalid(error.to_string().into())),
@@ -165,41 +190,78 @@ impl Planner {
             };
             // An invalid address is reported as found, like a label, but without
             // the escapes and NULs it may hold; the reason still names them.
-            let text = match malformed && text.chars().any(char::is_control) {
-                true => crate::term::clean(&text, LABEL_LIMIT),
-                false => text,
+            let text: Box<str> = match malformed && text.chars().any(char::is_control) {
+                true => crate::term::clean(&text, LABEL_LIMIT).into(),
+                false => text.into(),
             };
-            self.push_entry(row.line, account, label, &text, status, note);
+            self.push_entry(row.line, account, label, text, status, note);
         }
+        self.addresses = addresses;
     }
 
     /// Dedupes each account's addresses, applies `already_added`, and cuts the requests.
     pub fn finish(mut self, options: &ChunkOptions<'_>) -> Plan {
-        let per_account = self.planned_entries_by_account();
-        let mut account_chunks: Vec<Vec<Vec<u32>>> = Vec::with_capacity(per_account.len());
+        // The lookups by text are done with: free them before the chunks take room.
+        self.account_index = HashTable::new();
+        self.label_index = HashTable::new();
+        self.odd_keys = FastMap::default();
+        self.odd_labels = FastMap::default();
+        let size = options.max_per_request.unwrap_or(usize::MAX).max(1);
+        // Each account's addresses to send, back to back in one list; an account's
+        // share is `to_send[start..end]`. One list instead of one per account keeps
+        // a million rows from costing a million small allocations. It is the grouped
+        // list itself, compacted as accounts are deduped: an account never keeps more
+        // entries than it had, so writing never overtakes reading.
+        let Grouped {
+            offsets,
+            entries: mut to_send,
+        } = self.planned_entries_by_account();
+        // Without a cap every account is one request, and the rounds of `interleave`
+        // would only repeat account order: the requests are then cut right here,
+        // which spares the spans and their list.
+        let whole_accounts = options.max_per_request.is_none();
+        let mut chunks: Vec<Chunk> = Vec::new();
+        let mut spans: Vec<AccountSpan> = Vec::new();
+        let mut unique = Vec::new();
+        let mut seen = FastMap::default();
+        let mut write = 0;
 
-        for (account, entries) in per_account {
-            let unique = self.dedupe(&entries);
+        for (account, range) in accounts_of(&offsets) {
+            unique.clear();
+            self.dedupe_into(&to_send[range], &mut unique, &mut seen);
             let id = self.plan.accounts[account as usize].id;
-            let to_send: Vec<u32> = unique
-                .into_iter()
-                .filter(|&i| {
-                    let entry = &mut self.plan.entries[i as usize];
-                    let done = (options.already_added)(id, &entry.email);
-                    if done {
-                        entry.status = Status::Skipped;
-                    }
-                    !done
-                })
-                .collect();
-            let size = options.max_per_request.unwrap_or(usize::MAX).max(1);
-            account_chunks.push(to_send.chunks(size).map(<[u32]>::to_vec).collect());
+            let start = write;
+            for &index in &unique {
+                let entry = &mut self.plan.entries[index as usize];
+                if (options.already_added)(id, &entry.email) {
+                    entry.status = Status::Skipped;
+                } else {
+                    to_send[write] = index;
+                    write += 1;
+                }
+            }
+            if write > start && whole_accounts {
+                chunks.push(Chunk {
+                    account,
+                    entries: to_send[start..write].to_vec(),
+                });
+                write = start;
+            } else if write > start {
+                spans.push(AccountSpan {
+                    account,
+                    start: start as u32,
+                    end: write as u32,
+                });
+            }
         }
+        to_send.truncate(write);
+        drop((offsets, unique, seen));
 
-        self.plan.chunks = interleave(&mut account_chunks, |entries| {
-            let account = self.plan.entries[entries[0] as usize].account;
-            Chunk { account, entries }
-        });
+        if !whole_accounts {
+            chunks = interleave(spans, &to_send, size);
+        }
+        drop(to_send);
+        self.plan.chunks = chunks;
         for (index, chunk) in self.plan.chunks.iter().enumerate() {
             for &entry in &chunk.entries {
                 self.plan.entries[entry as usize].note = Note::Chunk(index as u32);
@@ -209,33 +271,69 @@ impl Planner {
     }
 
     fn account_for(&mut self, key_text: &str) -> u32 {
-        if let Some(&index) = self.account_index.get(key_text) {
+        let hash = self.hasher.hash_one(key_text);
+        let accounts = &self.plan.accounts;
+        let same_key = |&index: &u32| {
+            accounts[index as usize]
+                .key
+                .as_ref()
+                .is_ok_and(|key| key.expose() == key_text)
+        };
+        if let Some(&index) = self.account_index.find(hash, same_key) {
             return index;
         }
+        if let Some(&index) = self.odd_keys.get(key_text) {
+            return index;
+        }
+
         let index = self.plan.accounts.len() as u32;
+        let key = ApiKey::parse(key_text);
+        let valid = key.is_ok();
         self.plan.accounts.push(Account {
-            key: ApiKey::parse(key_text),
+            key,
             shown_key: key::mask(key_text).into(),
             id: KeyId::of(key_text),
         });
-        self.account_index.insert(key_text.into(), index);
+        if valid {
+            let (accounts, hasher) = (&self.plan.accounts, &self.hasher);
+            self.account_index.insert_unique(hash, index, |&i| {
+                let key = accounts[i as usize].key.as_ref();
+                hasher.hash_one(key.map_or("", ApiKey::expose))
+            });
+        } else {
+            self.odd_keys.insert(key_text.into(), index);
+        }
         index
     }
 
     fn label_for(&mut self, label: &str) -> u32 {
-        if let Some(&index) = self.label_index.get(label) {
+        let hash = self.hasher.hash_one(label);
+        let labels = &self.plan.labels;
+        if let Some(&index) = self
+            .label_index
+            .find(hash, |&i| &*labels[i as usize] == label)
+        {
             return index;
         }
+        if let Some(&index) = self.odd_labels.get(label) {
+            return index;
+        }
+
         let index = self.plan.labels.len() as u32;
         // Labels come from anyone's export and end up in reports and on terminals:
         // control characters (line breaks in a quoted cell, escapes) become spaces.
-        let shown = if label.chars().any(char::is_control) {
-            crate::term::clean(label, LABEL_LIMIT)
+        // Such a label is found by its text as written, which the plan does not keep.
+        if label.chars().any(char::is_control) {
+            self.plan
+                .labels
+                .push(crate::term::clean(label, LABEL_LIMIT).into());
+            self.odd_labels.insert(label.into(), index);
         } else {
-            label.to_string()
-        };
-        self.plan.labels.push(shown.into());
-        self.label_index.insert(label.into(), index);
+            self.plan.labels.push(label.into());
+            let (labels, hasher) = (&self.plan.labels, &self.hasher);
+            self.label_index
+                .insert_unique(hash, index, |&i| hasher.hash_one(&*labels[i as usize]));
+        }
         index
     }
 
@@ -244,7 +342,7 @@ impl Planner {
         line: u64,
         account: u32,
         label: u32,
-        email: &str,
+        email: Box<str>,
         status: Status,
         note: Note,
     ) {
@@ -252,67 +350,131 @@ impl Planner {
             line,
             account,
             label,
-            email: email.into(),
+            email,
             status,
             note,
         });
     }
 
-    /// The `planned` entries of each account, accounts in first-seen order.
-    fn planned_entries_by_account(&self) -> Vec<(u32, Vec<u32>)> {
-        let mut by_account: Vec<Vec<u32>> = vec![Vec::new(); self.plan.accounts.len()];
-        for (index, entry) in self.plan.entries.iter().enumerate() {
+    /// The `planned` entries of each account, accounts in first-seen order, each
+    /// account's in input order: a counting sort into one list.
+    fn planned_entries_by_account(&self) -> Grouped {
+        let mut offsets = vec![0u32; self.plan.accounts.len() + 1];
+        for entry in &self.plan.entries {
             if entry.status == Status::Planned {
-                by_account[entry.account as usize].push(index as u32);
+                offsets[entry.account as usize + 1] += 1;
             }
         }
-        by_account
-            .into_iter()
-            .enumerate()
-            .filter(|(_, entries)| !entries.is_empty())
-            .map(|(account, entries)| (account as u32, entries))
-            .collect()
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut entries = vec![0u32; offsets[offsets.len() - 1] as usize];
+        for (index, entry) in self.plan.entries.iter().enumerate() {
+            if entry.status == Status::Planned {
+                let slot = &mut next[entry.account as usize];
+                entries[*slot as usize] = index as u32;
+                *slot += 1;
+            }
+        }
+        Grouped { offsets, entries }
     }
 
-    /// Marks later case-insensitive copies as duplicates; returns the first spellings.
-    /// Valid addresses are ASCII, so ASCII case folding is the whole of it.
-    fn dedupe(&mut self, entries: &[u32]) -> Vec<u32> {
-        let mut first_seen: HashMap<String, u64> = HashMap::with_capacity(entries.len());
-        let mut unique = Vec::with_capacity(entries.len());
+    /// Marks later case-insensitive copies among `entries` as duplicates and appends
+    /// the first spellings to `unique`. Valid addresses are ASCII, so ASCII case
+    /// folding is the whole of it. `seen` is scratch space, kept to reuse its memory.
+    fn dedupe_into(
+        &mut self,
+        entries: &[u32],
+        unique: &mut Vec<u32>,
+        seen: &mut FastMap<Box<str>, u64>,
+    ) {
+        let start = unique.len();
+        if entries.len() <= SMALL_ACCOUNT {
+            for &index in entries {
+                let email = &self.plan.entries[index as usize].email;
+                let first = unique[start..].iter().find(|&&kept| {
+                    self.plan.entries[kept as usize]
+                        .email
+                        .eq_ignore_ascii_case(email)
+                });
+                match first {
+                    Some(&kept) => {
+                        let line = self.plan.entries[kept as usize].line;
+                        let entry = &mut self.plan.entries[index as usize];
+                        entry.status = Status::Duplicate;
+                        entry.note = Note::DuplicateOf(line);
+                    }
+                    None => unique.push(index),
+                }
+            }
+            return;
+        }
+        seen.clear();
         for &index in entries {
             let entry = &mut self.plan.entries[index as usize];
-            match first_seen.get(&entry.email.to_ascii_lowercase()) {
-                Some(&line) => {
+            match seen.entry(entry.email.to_ascii_lowercase().into()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
                     entry.status = Status::Duplicate;
-                    entry.note = Note::DuplicateOf(line);
+                    entry.note = Note::DuplicateOf(*first.get());
                 }
-                None => {
-                    first_seen.insert(entry.email.to_ascii_lowercase(), entry.line);
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(entry.line);
                     unique.push(index);
                 }
             }
         }
-        unique
     }
+}
+
+/// Entry indices grouped by account: account `a`'s are
+/// `entries[offsets[a]..offsets[a + 1]]`.
+struct Grouped {
+    offsets: Vec<u32>,
+    entries: Vec<u32>,
+}
+
+/// Accounts with at least one entry in a grouping's `offsets`, and their ranges.
+fn accounts_of(offsets: &[u32]) -> impl Iterator<Item = (u32, std::ops::Range<usize>)> + '_ {
+    offsets
+        .windows(2)
+        .enumerate()
+        .filter(|(_, bounds)| bounds[1] > bounds[0])
+        .map(|(account, bounds)| (account as u32, bounds[0] as usize..bounds[1] as usize))
+}
+
+/// One account's addresses to send: `to_send[start..end]` in [`Planner::finish`].
+struct AccountSpan {
+    account: u32,
+    start: u32,
+    end: u32,
 }
 
 /// Takes the first request of every account, then the second of every account, and
 /// so on: requests that share a key end up far apart, so a key's rolling window
-/// rarely holds back workers that could serve other accounts.
-fn interleave<T>(groups: &mut [Vec<Vec<u32>>], mut make: impl FnMut(Vec<u32>) -> T) -> Vec<T> {
-    let total = groups.iter().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(total);
-    for group in groups.iter_mut() {
-        group.reverse();
+/// rarely holds back workers that could serve other accounts. Accounts run out of
+/// requests along the way and are dropped from the rounds, so that one account with
+/// thousands of requests does not make every round visit every other account.
+fn interleave(mut spans: Vec<AccountSpan>, to_send: &[u32], size: usize) -> Vec<Chunk> {
+    let total = spans
+        .iter()
+        .map(|span| ((span.end - span.start) as usize).div_ceil(size))
+        .sum();
+    let mut chunks = Vec::with_capacity(total);
+    while !spans.is_empty() {
+        // Each round takes one request from every account that has one left.
+        spans.retain_mut(|span| {
+            let (start, last) = (span.start as usize, span.end as usize);
+            let end = start.saturating_add(size).min(last);
+            chunks.push(Chunk {
+                account: span.account,
+                entries: to_send[start..end].to_vec(),
+            });
+            span.start = end as u32;
+            end < last
+        });
     }
-    while out.len() < total {
-        for group in groups.iter_mut() {
-            if let Some(chunk) = group.pop() {
-                out.push(make(chunk));
-            }
-        }
-    }
-    out
+    chunks
 }
 
 #[cfg(test)]

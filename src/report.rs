@@ -176,24 +176,9 @@ impl<W: Write> ReportWriter<W> {
 
     /// Writes one row. Every cell is made safe to open in a spreadsheet.
     pub fn write(&mut self, row: &Row<'_>) -> io::Result<()> {
-        let line = row.line.to_string();
-        let http_status = row.http_status.map(|s| s.to_string()).unwrap_or_default();
-        let attempts = row.attempts.to_string();
-        let message = crate::term::clean(&row.error_message, MESSAGE_LIMIT);
-        let cells: [&str; 10] = [
-            &line,
-            row.account,
-            row.key,
-            row.key_id.as_str(),
-            row.email,
-            row.status.as_str(),
-            &http_status,
-            &attempts,
-            row.error_code.unwrap_or(""),
-            &message,
-        ];
-        self.csv
-            .write_record(cells.map(neutralize).iter().map(|c| c.as_bytes()))?;
+        let mut numbers = Numbers::default();
+        let cells = cells(row, &mut numbers);
+        self.csv.write_record(cells.iter().map(|c| c.as_bytes()))?;
         Ok(())
     }
 
@@ -205,6 +190,50 @@ impl<W: Write> ReportWriter<W> {
     /// Flushes and returns the underlying writer.
     pub fn into_inner(self) -> io::Result<W> {
         self.csv.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// Room to format a row's numbers on the stack.
+#[derive(Default)]
+struct Numbers {
+    line: itoa::Buffer,
+    http_status: itoa::Buffer,
+    attempts: itoa::Buffer,
+}
+
+/// A row's cells as written, each made safe to open in a spreadsheet. Numbers are
+/// formatted in `numbers`, and a message is copied only when it needs cleaning: a
+/// million-row report makes no allocation per row.
+fn cells<'r>(row: &'r Row<'_>, numbers: &'r mut Numbers) -> [Cow<'r, str>; 10] {
+    let cells: [Cow<'r, str>; 10] = [
+        Cow::Borrowed(numbers.line.format(row.line)),
+        Cow::Borrowed(row.account),
+        Cow::Borrowed(row.key),
+        Cow::Borrowed(row.key_id.as_str()),
+        Cow::Borrowed(row.email),
+        Cow::Borrowed(row.status.as_str()),
+        Cow::Borrowed(
+            row.http_status
+                .map_or("", |s| numbers.http_status.format(s)),
+        ),
+        Cow::Borrowed(numbers.attempts.format(row.attempts)),
+        Cow::Borrowed(row.error_code.unwrap_or("")),
+        shown_message(&row.error_message),
+    ];
+    cells.map(|cell| match neutralize(&cell) {
+        Cow::Borrowed(_) => cell,
+        Cow::Owned(guarded) => Cow::Owned(guarded),
+    })
+}
+
+/// A message as the report shows it: control characters replaced and cut to
+/// [`MESSAGE_LIMIT`] characters, borrowed when it is fine as it is.
+fn shown_message(message: &str) -> Cow<'_, str> {
+    // A text of at most MESSAGE_LIMIT bytes has at most that many characters.
+    if message.len() <= MESSAGE_LIMIT && !message.chars().any(char::is_control) {
+        Cow::Borrowed(message)
+    } else {
+        Cow::Owned(crate::term::clean(message, MESSAGE_LIMIT))
     }
 }
 
@@ -243,32 +272,127 @@ pub fn write_file<'a>(path: &Path, rows: impl Iterator<Item = Row<'a>>) -> io::R
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
         .tempfile_in(folder)?;
-    let mut writer = ReportWriter::new(io::BufWriter::new(temp))?;
-    for row in rows {
-        writer.write(&row)?;
-    }
-    let temp = writer
-        .into_inner()?
-        .into_inner()
-        .map_err(|e| e.into_error())?;
+    let mut temp = temp;
+    write_all(&mut temp, rows)?;
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 
+/// Rows formatted at a time by each thread in [`write_all`].
+const FORMAT_BLOCK: usize = 4 * 1024;
+
+/// Writes the header and every row to `out`. Rows are taken in blocks, each block's
+/// halves are formatted into memory on rayon's threads, and the text is written in
+/// order, in large writes: the bytes are those of writing row by row, in about half
+/// the time on two cores.
+fn write_all<'a>(out: &mut impl Write, mut rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
+    out.write_all(&ReportWriter::new(Vec::new())?.into_inner()?)?;
+    let mut block: Vec<Row<'a>> = Vec::with_capacity(2 * FORMAT_BLOCK);
+    loop {
+        block.clear();
+        block.extend(rows.by_ref().take(2 * FORMAT_BLOCK));
+        if block.is_empty() {
+            return Ok(());
+        }
+        let (first, second) = block.split_at(block.len().div_ceil(2));
+        let (first, second) = rayon::join(|| format_rows(first), || format_rows(second));
+        out.write_all(&first?)?;
+        out.write_all(&second?)?;
+    }
+}
+
+/// Rows as report text, without a header, byte for byte as [`ReportWriter`] writes
+/// them. The csv crate copies every cell byte by byte; here a cell that needs no
+/// quotes, as nearly all do, is copied whole, and csv-core still decides which do.
+fn format_rows(rows: &[Row<'_>]) -> io::Result<Vec<u8>> {
+    // The same settings as `csv::WriterBuilder::new()`: `,`, `"` doubled, `\n`.
+    let quoting = csv_core::WriterBuilder::new().build();
+    let mut out = Vec::with_capacity(rows.len() * 128);
+    let mut numbers = Numbers::default();
+    for row in rows {
+        for (index, cell) in cells(row, &mut numbers).iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            let bytes = cell.as_bytes();
+            if quoting.should_quote(bytes) {
+                out.push(b'"');
+                for &byte in bytes {
+                    if byte == b'"' {
+                        out.push(b'"');
+                    }
+                    out.push(byte);
+                }
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(bytes);
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 /// Writes a whole report to standard output.
 pub fn write_stdout<'a>(rows: impl Iterator<Item = Row<'a>>) -> io::Result<()> {
     let stdout = io::stdout();
-    let mut writer = ReportWriter::new(io::BufWriter::new(stdout.lock()))?;
-    for row in rows {
-        writer.write(&row)?;
-    }
-    writer.into_inner()?.flush()
+    let mut out = stdout.lock();
+    write_all(&mut out, rows)?;
+    out.flush()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_formatting_writes_what_the_csv_writer_writes() {
+        let texts = [
+            "",
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "cr\rhere",
+            "=SUM(A1)",
+            "+x",
+            "'q",
+            " padded ",
+            "ünï",
+            "\"",
+            ",",
+            "tab\there",
+            "-1",
+            "@x",
+        ];
+        let messages: Vec<String> = texts
+            .iter()
+            .map(|t| t.to_string())
+            .chain(["x".repeat(600), "\u{1b}[31mred".into()])
+            .collect();
+        let mut rows = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            rows.push(Row {
+                line: i as u64 * 7919,
+                account: text,
+                key: texts[(i + 3) % texts.len()],
+                key_id: KeyId::of(text),
+                email: texts[(i + 5) % texts.len()],
+                status: Status::ALL[i % Status::ALL.len()],
+                http_status: (i % 3 == 0).then_some(200 + i as u16),
+                attempts: i as u32,
+                error_code: (i % 2 == 0).then_some(texts[(i + 7) % texts.len()]),
+                error_message: Cow::Borrowed(&messages[i % messages.len()]),
+            });
+        }
+        let mut writer = ReportWriter::appending(Vec::new());
+        for row in &rows {
+            writer.write(row).unwrap();
+        }
+        let expected = writer.into_inner().unwrap();
+        assert_eq!(format_rows(&rows).unwrap(), expected);
+    }
 
     #[test]
     fn formula_cells_are_neutralized_and_restored() {

@@ -22,8 +22,11 @@ pub struct AlreadyAdded {
 impl AlreadyAdded {
     /// Whether the earlier run added `email` for the key with id `key`.
     pub fn contains(&self, key: KeyId, email: &str) -> bool {
-        self.done
-            .contains(&(key, email.to_ascii_lowercase().into_boxed_str()))
+        // Asked once per address of the input: without a resume, fold nothing.
+        !self.done.is_empty()
+            && self
+                .done
+                .contains(&(key, email.to_ascii_lowercase().into_boxed_str()))
     }
 
     /// How many distinct addresses the earlier run added.

@@ -25,11 +25,19 @@ pub fn trim(text: &str) -> &str {
 
 /// `text` trimmed, with every invisible character removed, wherever it stands.
 pub fn strip(text: &str) -> String {
+    let mut out = String::new();
+    strip_into(text, &mut out);
+    out
+}
+
+/// [`strip`], appending to `out` so that its memory can be reused.
+pub fn strip_into(text: &str, out: &mut String) {
     let text = trim(text);
     if text.is_ascii() {
-        return text.to_string();
+        out.push_str(text);
+    } else {
+        out.extend(text.chars().filter(|&c| !is_invisible(c)));
     }
-    text.chars().filter(|&c| !is_invisible(c)).collect()
 }
 
 /// A header as compared against column names: no invisible characters, spaces, `_`

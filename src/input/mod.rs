@@ -19,6 +19,10 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// Rows handed over at a time by [`Rows::feed`].
+const FEED_BATCH: usize = 1024;
 
 /// Where the input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +60,7 @@ pub struct InputOptions {
 }
 
 /// One data row of the input, as read: cells are trimmed but not validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputRow {
     /// Physical line of the file where the row starts; the header is line 1.
     pub line: u64,
@@ -130,30 +134,85 @@ impl Rows {
         at_line(&self.file, error)
     }
 
-    fn row(&self, line: u64, fields: &[&str]) -> InputRow {
-        let cell = |index: usize| fields.get(index).copied().unwrap_or_default();
-        InputRow {
-            line,
-            key: clean::strip(cell(self.columns.key)),
-            emails: clean::trim(cell(self.columns.email)).to_string(),
-            label: self
-                .columns
-                .label
-                .map_or_else(String::new, |index| clean::trim(cell(index)).to_string()),
+    /// Reads the next row into `row`, reusing its strings' memory: a million rows
+    /// then cost no allocation each. `None` at the end; after an error, the end.
+    pub fn read_into(&mut self, row: &mut InputRow) -> Option<Result<(), InputError>> {
+        let line = match self.advance()? {
+            Ok(line) => line,
+            Err(error) => return Some(Err(error)),
+        };
+        let record = self.records.record();
+        let cell = |index: usize| record.field(index).unwrap_or_default();
+        row.line = line;
+        row.key.clear();
+        clean::strip_into(cell(self.columns.key), &mut row.key);
+        row.emails.clear();
+        row.emails.push_str(clean::trim(cell(self.columns.email)));
+        row.label.clear();
+        if let Some(index) = self.columns.label {
+            row.label.push_str(clean::trim(cell(index)));
         }
+        Some(Ok(()))
     }
-}
 
-impl Iterator for Rows {
-    type Item = Result<InputRow, InputError>;
+    /// Hands every row to `each`, in file order, while the file is read and split on
+    /// a thread of its own: on a machine with two cores, reading and whatever `each`
+    /// does (planning) take turns no more. Stops at the first error, which is
+    /// returned after the rows before it were handed over.
+    pub fn feed(mut self, mut each: impl FnMut(&InputRow)) -> Result<(), InputError> {
+        // Batches travel full to the caller and come back empty, so that their rows'
+        // strings are reused and the reader runs at most two batches ahead.
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<InputRow>, usize)>(2);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<InputRow>>();
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                let mut batch = vec![InputRow::default(); FEED_BATCH];
+                loop {
+                    let mut filled = 0;
+                    while filled < batch.len() {
+                        match self.read_into(&mut batch[filled]) {
+                            Some(Ok(())) => filled += 1,
+                            Some(Err(error)) => {
+                                let _ = full_tx.send((batch, filled));
+                                return Err(error);
+                            }
+                            None => break,
+                        }
+                    }
+                    let last = filled < batch.len();
+                    if full_tx.send((batch, filled)).is_err() || last {
+                        return Ok(());
+                    }
+                    batch = empty_rx
+                        .recv()
+                        .unwrap_or_else(|_| vec![InputRow::default(); FEED_BATCH]);
+                }
+            });
+            for (batch, filled) in full_rx {
+                batch[..filled].iter().for_each(&mut each);
+                let _ = empty_tx.send(batch);
+            }
+            reader.join().unwrap_or_else(|_| {
+                Err(InputError {
+                    file: String::new(),
+                    line: None,
+                    message: "the input reader stopped unexpectedly".into(),
+                })
+            })
+        })
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Moves to the next record that is not blank, and says the line it starts on.
+    fn advance(&mut self) -> Option<Result<u64, InputError>> {
         while !self.done {
             match self.records.next_record() {
                 Ok(Some(line)) => {
-                    let fields = self.records.fields();
-                    if !is_blank(&fields) {
-                        return Some(Ok(self.row(line, &fields)));
+                    let record = self.records.record();
+                    let blank = (0..record.len())
+                        .filter_map(|index| record.field(index))
+                        .all(is_blank_cell);
+                    if !blank {
+                        return Some(Ok(line));
                     }
                 }
                 Ok(None) => self.done = true,
@@ -164,6 +223,15 @@ impl Iterator for Rows {
             }
         }
         None
+    }
+}
+
+impl Iterator for Rows {
+    type Item = Result<InputRow, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut row = InputRow::default();
+        Some(self.read_into(&mut row)?.map(|()| row))
     }
 }
 
@@ -320,9 +388,12 @@ fn delimiter<R: Read>(input: &mut Buffered<R>, options: &InputOptions) -> Result
 /// as nothing too: DOS-era tools and `copy /a` end a text file with one, and it would
 /// otherwise read as a last row with an unusable key.
 fn is_blank(fields: &[&str]) -> bool {
-    fields
-        .iter()
-        .all(|field| clean::trim(field).trim_matches('\u{1A}').is_empty())
+    fields.iter().all(|field| is_blank_cell(field))
+}
+
+/// Whether one cell holds nothing, as [`is_blank`] counts it.
+fn is_blank_cell(field: &str) -> bool {
+    clean::trim(field).trim_matches('\u{1A}').is_empty()
 }
 
 fn at_line(file: &str, error: ReadError) -> InputError {

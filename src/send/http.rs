@@ -3,9 +3,13 @@
 use super::transport::{BODY_LIMIT, Reply, Transport, TransportError};
 use crate::key::ApiKey;
 use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use ureq::Agent;
+use ureq::http::Uri;
 use ureq::tls::TlsConfig;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 /// The path of the endpoint below the base URL.
 pub const EMAILS_PATH: &str = "/account/emergency-emails";
@@ -56,7 +60,7 @@ impl HttpTransport {
         }
         let config = config.build();
         HttpTransport {
-            agent: config.into(),
+            agent: Agent::with_parts(config, DefaultConnector::default(), LiteralFirst::default()),
             url: format!("{base_url}{EMAILS_PATH}"),
         }
     }
@@ -121,6 +125,51 @@ fn read_reply(response: ureq::http::Response<ureq::Body>) -> Result<Reply, Trans
     })
 }
 
+/// ureq's resolver, except that a host written as an IP address is taken as it is.
+///
+/// ureq resolves the host before every request, pooled connection or not, and with a
+/// timeout set (ours always is) it does so on a new thread each time. For an address
+/// such as a local sandbox's `127.0.0.1` that thread would only parse the text, yet it
+/// cost more than the rest of a request to a fast server. Names still go through
+/// ureq's resolver, so they are looked up as often as ever.
+#[derive(Debug, Default)]
+struct LiteralFirst(DefaultResolver);
+
+impl Resolver for LiteralFirst {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        match literal_address(uri) {
+            Some(address) => {
+                let mut addresses = self.empty();
+                addresses.push(address);
+                Ok(addresses)
+            }
+            None => self.0.resolve(uri, config, timeout),
+        }
+    }
+}
+
+/// The socket address of a URI whose host is an IP address, with the scheme's
+/// default port when none is written; `None` for a host name.
+fn literal_address(uri: &Uri) -> Option<SocketAddr> {
+    let host = uri.host()?;
+    let ip: IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let port = uri.port_u16().or(match uri.scheme_str()? {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
+}
+
 /// Whether the URL's host is a loopback address or `localhost`.
 pub fn is_loopback_url(url: &str) -> bool {
     url.parse::<ureq::http::Uri>()
@@ -150,5 +199,27 @@ fn classify_error(error: ureq::Error) -> TransportError {
         E::Protocol(p) => TransportError::Connection(format!("broken answer: {p}")),
         E::HostNotFound => TransportError::Fatal("host not found (check --base-url)".into()),
         other => TransportError::Fatal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_ip_hosts_skip_the_resolver() {
+        let cases = [
+            ("http://127.0.0.1:8080/a", Some("127.0.0.1:8080")),
+            ("http://127.0.0.1/a", Some("127.0.0.1:80")),
+            ("https://[::1]/a", Some("[::1]:443")),
+            ("https://[::1]:9443/a", Some("[::1]:9443")),
+            ("https://www.digicert.com/a", None),
+            ("http://localhost:8080/a", None),
+        ];
+        for (url, want) in cases {
+            let uri: Uri = url.parse().unwrap();
+            let want = want.map(|w| w.parse::<SocketAddr>().unwrap());
+            assert_eq!(literal_address(&uri), want, "{url}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The narrowest the congestion gate gets: one request start every this often.
@@ -22,6 +23,9 @@ pub struct Pacer {
     /// `1 / rate`, or zero without a global rate.
     base_interval: Duration,
     congestion: Mutex<Congestion>,
+    /// False only while the gate is open: no pause ahead and no extra spacing. Read
+    /// without the lock, so that a calm run's requests never contend for it.
+    engaged: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -56,6 +60,7 @@ impl Pacer {
                 spacing: Duration::ZERO,
                 next_start: now,
             }),
+            engaged: AtomicBool::new(false),
         }
     }
 
@@ -92,10 +97,14 @@ impl Pacer {
         c.pause_until = c.pause_until.max(now + wait);
         let floor = (self.base_interval * 2).max(MIN_PENALTY);
         c.spacing = (c.spacing * 2).max(floor).min(MAX_SPACING);
+        self.engaged.store(true, Ordering::Release);
     }
 
     /// A success: narrow the spacing a little, down to nothing.
     pub fn succeeded(&self) {
+        if !self.engaged.load(Ordering::Acquire) {
+            return;
+        }
         let mut c = self.lock();
         if c.spacing.is_zero() {
             return;
@@ -114,9 +123,15 @@ impl Pacer {
     /// When this request may start under the congestion gate, or `None` when the gate
     /// is open. The wait after a pause is jittered so workers do not restart together.
     fn congestion_slot(&self, rng: &mut fastrand::Rng) -> Option<Instant> {
+        if !self.engaged.load(Ordering::Acquire) {
+            return None;
+        }
         let mut c = self.lock();
         let now = Instant::now();
         if c.spacing.is_zero() && c.pause_until <= now {
+            // Calm again: later requests may skip the lock. A 429 in between sets
+            // the flag again under the same lock, so it cannot be lost.
+            self.engaged.store(false, Ordering::Release);
             return None;
         }
         let jitter = if c.pause_until > now {
