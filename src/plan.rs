@@ -106,6 +106,9 @@ impl Plan {
     }
 }
 
+/// No label seen yet, in [`Planner`]'s `last_label`.
+const NO_LABEL: u32 = u32::MAX;
+
 /// The longest label shown once it had to be cleaned.
 const LABEL_LIMIT: usize = 1000;
 
@@ -126,8 +129,12 @@ pub struct Planner {
     label_index: HashTable<u32>,
     /// Labels that had to be cleaned, by the text as written.
     odd_labels: FastMap<Box<str>, u32>,
-    /// The addresses of the row being pushed; kept to reuse its memory.
-    addresses: Vec<CellAddress>,
+    /// Each account's label on its last row, tried before the label table: an
+    /// account's rows nearly always share a label, and a look in a table of a
+    /// hundred thousand labels is a trip to main memory.
+    last_label: Vec<u32>,
+    /// The row being pushed by [`Planner::push`]; kept to reuse its memory.
+    prepared: PreparedRow,
 }
 
 /// How [`Planner::finish`] cuts requests.
@@ -148,6 +155,33 @@ impl Default for ChunkOptions<'_> {
     }
 }
 
+/// What can be worked out for a row from the row alone, ahead of
+/// [`Planner::push_prepared`]: its addresses, split and checked, and the hashes its
+/// key and label are looked up by. [`Rows::feed_prepared`](crate::input::Rows::feed_prepared)
+/// has the reader's thread do this, so that the planner's thread only looks up and
+/// appends.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedRow {
+    addresses: Vec<CellAddress>,
+    key_hash: u64,
+    label_hash: u64,
+}
+
+/// Prepares rows for one [`Planner`]: it hashes with the planner's hasher.
+#[derive(Debug, Clone)]
+pub struct Preparer {
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Preparer {
+    /// Fills `prepared` for `row`, reusing its memory.
+    pub fn prepare(&self, row: &InputRow, prepared: &mut PreparedRow) {
+        email::parse_cell_into(&row.emails, &mut prepared.addresses);
+        prepared.key_hash = self.hasher.hash_one(&*row.key);
+        prepared.label_hash = self.hasher.hash_one(&*row.label);
+    }
+}
+
 impl Planner {
     /// An empty planner.
     pub fn new() -> Planner {
@@ -157,16 +191,48 @@ impl Planner {
     /// Adds one input row: one entry per address in its email cell, or one
     /// `invalid` entry when the cell holds none.
     pub fn push(&mut self, row: &InputRow) {
-        let account = self.account_for(&row.key);
-        let label = self.label_for(&row.label);
+        let mut prepared = std::mem::take(&mut self.prepared);
+        self.preparer().prepare(row, &mut prepared);
+        self.push_prepared(row, &mut prepared);
+        self.prepared = prepared;
+    }
+
+    /// What prepares rows for this planner, on any thread.
+    pub fn preparer(&self) -> Preparer {
+        Preparer {
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// [`Planner::push`] for a row that its [`Preparer`] has prepared; the prepared
+    /// addresses are taken out, leaving their list's memory for the next row.
+    pub fn push_prepared(&mut self, row: &InputRow, prepared: &mut PreparedRow) {
+        let account = self.account_for(&row.key, prepared.key_hash);
+        let label = match self.last_label.get(account as usize) {
+            Some(&last)
+                if self
+                    .plan
+                    .labels
+                    .get(last as usize)
+                    .is_some_and(|shown| **shown == *row.label) =>
+            {
+                last
+            }
+            _ => {
+                let label = self.label_for(&row.label, prepared.label_hash);
+                if let Some(last) = self.last_label.get_mut(account as usize) {
+                    *last = label;
+                }
+                label
+            }
+        };
         let key_error = self.plan.accounts[account as usize]
             .key
             .as_ref()
             .err()
             .copied();
 
-        let mut addresses = std::mem::take(&mut self.addresses);
-        email::parse_cell_into(&row.emails, &mut addresses);
+        let addresses = &mut prepared.addresses;
         if addresses.is_empty() {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
@@ -178,7 +244,6 @@ impl Planner {
                 Status::Invalid,
                 Note::Invalid(reason.into()),
             );
-            self.addresses = addresses;
             return;
         }
         for CellAddress { text, invalid } in addresses.drain(..) {
@@ -194,9 +259,15 @@ impl Planner {
                 true => crate::term::clean(&text, LABEL_LIMIT).into(),
                 false => text.into(),
             };
-            self.push_entry(row.line, account, label, text, status, note);
+            self.plan.entries.push(Entry {
+                line: row.line,
+                account,
+                label,
+                email: text,
+                status,
+                note,
+            });
         }
-        self.addresses = addresses;
     }
 
     /// Dedupes each account's addresses, applies `already_added`, and cuts the requests.
@@ -206,6 +277,7 @@ impl Planner {
         self.label_index = HashTable::new();
         self.odd_keys = FastMap::default();
         self.odd_labels = FastMap::default();
+        self.last_label = Vec::new();
         let size = options.max_per_request.unwrap_or(usize::MAX).max(1);
         // Each account's addresses to send, back to back in one list; an account's
         // share is `to_send[start..end]`. One list instead of one per account keeps
@@ -270,8 +342,8 @@ impl Planner {
         self.plan
     }
 
-    fn account_for(&mut self, key_text: &str) -> u32 {
-        let hash = self.hasher.hash_one(key_text);
+    /// The account of `key_text`, whose hash is `hash`, added if it is new.
+    fn account_for(&mut self, key_text: &str, hash: u64) -> u32 {
         let accounts = &self.plan.accounts;
         let same_key = |&index: &u32| {
             accounts[index as usize]
@@ -294,6 +366,7 @@ impl Planner {
             shown_key: key::mask(key_text).into(),
             id: KeyId::of(key_text),
         });
+        self.last_label.push(NO_LABEL);
         if valid {
             let (accounts, hasher) = (&self.plan.accounts, &self.hasher);
             self.account_index.insert_unique(hash, index, |&i| {
@@ -306,8 +379,8 @@ impl Planner {
         index
     }
 
-    fn label_for(&mut self, label: &str) -> u32 {
-        let hash = self.hasher.hash_one(label);
+    /// The label `label`, whose hash is `hash`, added if it is new.
+    fn label_for(&mut self, label: &str, hash: u64) -> u32 {
         let labels = &self.plan.labels;
         if let Some(&index) = self
             .label_index

@@ -24,6 +24,11 @@ use std::sync::mpsc;
 /// Rows handed over at a time by [`Rows::feed`].
 const FEED_BATCH: usize = 1024;
 
+/// Batches that circulate between the reader and the caller in [`Rows::feed`]. With
+/// one, each side would wait while the other works on it; with a few, the reader
+/// fills the next batches while the caller plans the last one.
+const FEED_BATCHES: usize = 4;
+
 /// Where the input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputSource {
@@ -159,19 +164,41 @@ impl Rows {
     /// a thread of its own: on a machine with two cores, reading and whatever `each`
     /// does (planning) take turns no more. Stops at the first error, which is
     /// returned after the rows before it were handed over.
-    pub fn feed(mut self, mut each: impl FnMut(&InputRow)) -> Result<(), InputError> {
+    pub fn feed(self, mut each: impl FnMut(&InputRow)) -> Result<(), InputError> {
+        self.feed_prepared(|_, _: &mut ()| {}, |row, _| each(row))
+    }
+
+    /// [`Rows::feed`], with `prepare` run on the reader's thread on each row as it is
+    /// read, and its result handed to `each` beside the row. Work that needs nothing
+    /// but the row (splitting and checking its addresses) then runs beside the
+    /// reading instead of after it. A slot of `T` is reused from row to row, as the
+    /// rows' strings are.
+    pub fn feed_prepared<T: Default + Clone + Send>(
+        mut self,
+        prepare: impl Fn(&InputRow, &mut T) + Send,
+        mut each: impl FnMut(&InputRow, &mut T),
+    ) -> Result<(), InputError> {
+        type Batch<T> = Vec<(InputRow, T)>;
+        let new_batch = || vec![(InputRow::default(), T::default()); FEED_BATCH];
         // Batches travel full to the caller and come back empty, so that their rows'
-        // strings are reused and the reader runs at most two batches ahead.
-        let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<InputRow>, usize)>(2);
-        let (empty_tx, empty_rx) = mpsc::channel::<Vec<InputRow>>();
+        // strings are reused and the reader runs at most a few batches ahead.
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Batch<T>, usize)>(FEED_BATCHES);
+        let (empty_tx, empty_rx) = mpsc::channel::<Batch<T>>();
+        for _ in 1..FEED_BATCHES {
+            let _ = empty_tx.send(new_batch());
+        }
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
-                let mut batch = vec![InputRow::default(); FEED_BATCH];
+                let mut batch = new_batch();
                 loop {
                     let mut filled = 0;
                     while filled < batch.len() {
-                        match self.read_into(&mut batch[filled]) {
-                            Some(Ok(())) => filled += 1,
+                        let (row, prepared) = &mut batch[filled];
+                        match self.read_into(row) {
+                            Some(Ok(())) => {
+                                prepare(row, prepared);
+                                filled += 1;
+                            }
                             Some(Err(error)) => {
                                 let _ = full_tx.send((batch, filled));
                                 return Err(error);
@@ -183,13 +210,13 @@ impl Rows {
                     if full_tx.send((batch, filled)).is_err() || last {
                         return Ok(());
                     }
-                    batch = empty_rx
-                        .recv()
-                        .unwrap_or_else(|_| vec![InputRow::default(); FEED_BATCH]);
+                    batch = empty_rx.recv().unwrap_or_else(|_| new_batch());
                 }
             });
-            for (batch, filled) in full_rx {
-                batch[..filled].iter().for_each(&mut each);
+            for (mut batch, filled) in full_rx {
+                for (row, prepared) in &mut batch[..filled] {
+                    each(row, prepared);
+                }
                 let _ = empty_tx.send(batch);
             }
             reader.join().unwrap_or_else(|_| {
