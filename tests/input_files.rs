@@ -484,18 +484,33 @@ fn samples_give_their_expected_sandbox_contents() {
         let Some(stem) = name.strip_suffix(".expected.json") else {
             continue;
         };
-        let input = ["csv", "txt"]
+        let input = ["csv", "txt", "tsv"]
             .iter()
             .map(|ext| samples.join(format!("{stem}.{ext}")))
             .find(|p| p.exists())
             .unwrap_or_else(|| panic!("no input beside {name}"));
-        let options = InputOptions {
+        let mut options = InputOptions {
             encoding: ["windows-1252", "macintosh"]
                 .into_iter()
                 .find(|label| stem.contains(label))
                 .map(String::from),
             ..InputOptions::default()
         };
+        // `NAME.flags`: the column flags a sample with unrecognised headers needs.
+        let flags = fs::read_to_string(samples.join(format!("{stem}.flags"))).unwrap_or_default();
+        let flags: Vec<&str> = flags.lines().filter(|l| !l.trim().is_empty()).collect();
+        for pair in flags.chunks(2) {
+            let [flag, value] = pair else {
+                panic!("{stem}.flags: {flags:?} is not flag-value pairs")
+            };
+            let field = match *flag {
+                "--key-column" => &mut options.key_column,
+                "--email-column" => &mut options.email_column,
+                "--account-column" => &mut options.account_column,
+                other => panic!("{stem}.flags: {other} is not a column flag"),
+            };
+            *field = Some(value.to_string());
+        }
 
         let rows = read_with(&input, &options).unwrap_or_else(|e| panic!("{e}"));
         let text = fs::read_to_string(&expected_path).expect("expected file");
