@@ -8,6 +8,7 @@
 pub mod app;
 pub mod audit;
 pub mod cli;
+pub mod durable;
 pub mod email;
 pub mod exit;
 pub mod follow;

@@ -114,19 +114,19 @@ const LABEL_LIMIT: usize = 1000;
 
 /// Builds a [`Plan`] from rows as they are read, so the input is streamed once.
 ///
-/// Rows find their account and label through tables of indices that compare against
-/// the text the plan already holds, so a million-row input does not keep a second
-/// copy of every key and label just to look them up.
+/// Rows find their account and label through tables of indices (and hashes) that
+/// compare against the text the plan already holds, so a million-row input does not
+/// keep a second copy of every key and label just to look them up.
 #[derive(Debug, Default)]
 pub struct Planner {
     plan: Plan,
     hasher: foldhash::fast::RandomState,
     /// Accounts with a valid key, found by the key's text.
-    account_index: HashTable<u32>,
+    account_index: HashTable<Slot>,
     /// Accounts whose key cell is not a usable key: the plan keeps no text for them.
     odd_keys: FastMap<Box<str>, u32>,
     /// Labels shown as they were written, found by that text.
-    label_index: HashTable<u32>,
+    label_index: HashTable<Slot>,
     /// Labels that had to be cleaned, by the text as written.
     odd_labels: FastMap<Box<str>, u32>,
     /// Each account's label on its last row, tried before the label table: an
@@ -135,6 +135,16 @@ pub struct Planner {
     last_label: Vec<u32>,
     /// The row being pushed by [`Planner::push`]; kept to reuse its memory.
     prepared: PreparedRow,
+}
+
+/// An index into the plan's accounts or labels, with the hash of its text: growing
+/// the table then moves slots without reading the text again (a trip to memory for
+/// each of a hundred thousand keys), and a look-up reads the text only when the
+/// whole hash matches.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    index: u32,
 }
 
 /// How [`Planner::finish`] cuts requests.
@@ -345,14 +355,15 @@ impl Planner {
     /// The account of `key_text`, whose hash is `hash`, added if it is new.
     fn account_for(&mut self, key_text: &str, hash: u64) -> u32 {
         let accounts = &self.plan.accounts;
-        let same_key = |&index: &u32| {
-            accounts[index as usize]
-                .key
-                .as_ref()
-                .is_ok_and(|key| key.expose() == key_text)
+        let same_key = |slot: &Slot| {
+            slot.hash == hash
+                && accounts[slot.index as usize]
+                    .key
+                    .as_ref()
+                    .is_ok_and(|key| key.expose() == key_text)
         };
-        if let Some(&index) = self.account_index.find(hash, same_key) {
-            return index;
+        if let Some(slot) = self.account_index.find(hash, same_key) {
+            return slot.index;
         }
         if let Some(&index) = self.odd_keys.get(key_text) {
             return index;
@@ -368,11 +379,8 @@ impl Planner {
         });
         self.last_label.push(NO_LABEL);
         if valid {
-            let (accounts, hasher) = (&self.plan.accounts, &self.hasher);
-            self.account_index.insert_unique(hash, index, |&i| {
-                let key = accounts[i as usize].key.as_ref();
-                hasher.hash_one(key.map_or("", ApiKey::expose))
-            });
+            self.account_index
+                .insert_unique(hash, Slot { hash, index }, |slot| slot.hash);
         } else {
             self.odd_keys.insert(key_text.into(), index);
         }
@@ -382,11 +390,9 @@ impl Planner {
     /// The label `label`, whose hash is `hash`, added if it is new.
     fn label_for(&mut self, label: &str, hash: u64) -> u32 {
         let labels = &self.plan.labels;
-        if let Some(&index) = self
-            .label_index
-            .find(hash, |&i| &*labels[i as usize] == label)
-        {
-            return index;
+        let same_label = |slot: &Slot| slot.hash == hash && *labels[slot.index as usize] == *label;
+        if let Some(slot) = self.label_index.find(hash, same_label) {
+            return slot.index;
         }
         if let Some(&index) = self.odd_labels.get(label) {
             return index;
@@ -403,9 +409,8 @@ impl Planner {
             self.odd_labels.insert(label.into(), index);
         } else {
             self.plan.labels.push(label.into());
-            let (labels, hasher) = (&self.plan.labels, &self.hasher);
             self.label_index
-                .insert_unique(hash, index, |&i| hasher.hash_one(&*labels[i as usize]));
+                .insert_unique(hash, Slot { hash, index }, |slot| slot.hash);
         }
         index
     }

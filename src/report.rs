@@ -272,9 +272,9 @@ pub fn write_file<'a>(path: &Path, rows: impl Iterator<Item = Row<'a>>) -> io::R
         .prefix(&format!(".{file_name}."))
         .suffix(".tmp")
         .tempfile_in(folder)?;
-    let mut temp = temp;
-    write_all(&mut temp, rows)?;
-    temp.as_file().sync_all()?;
+    let mut writer = crate::durable::FlushingWriter::new(temp.as_file());
+    write_all(&mut writer, rows)?;
+    writer.finish()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
