@@ -218,16 +218,17 @@ mod tests {
         Plan {
             accounts: vec![account(KEY_A), account(KEY_B)],
             labels: vec!["=label".into()],
+            reasons: vec!["no '@'".into()],
             entries: vec![
                 entry(2, 0, "+ops@example.com", Status::Planned, Note::Chunk(0)),
-                entry(2, 0, "bad", Status::Invalid, Note::Invalid("no '@'".into())),
+                entry(2, 0, "bad", Status::Invalid, Note::Invalid(0)),
                 entry(3, 1, "b@example.com", Status::Planned, Note::Chunk(1)),
                 entry(
                     4,
                     0,
                     "+OPS@example.com",
                     Status::Duplicate,
-                    Note::DuplicateOf(2),
+                    Note::DuplicateOf(0),
                 ),
                 entry(4, 0, "done@example.com", Status::Skipped, Note::None),
             ],

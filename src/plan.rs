@@ -34,10 +34,11 @@ pub struct Account {
 pub enum Note {
     /// Nothing to add.
     None,
-    /// Why the entry is invalid.
-    Invalid(Box<str>),
-    /// The earlier line that carries the same address for the same account.
-    DuplicateOf(u64),
+    /// Why the entry is invalid: an index into [`Plan::reasons`].
+    Invalid(u32),
+    /// The earlier entry (an index into [`Plan::entries`]) that carries the same
+    /// address for the same account.
+    DuplicateOf(u32),
     /// The request (index into [`Plan::chunks`]) that carries this address.
     Chunk(u32),
 }
@@ -77,11 +78,19 @@ pub struct Plan {
     pub labels: Vec<Box<str>>,
     /// Report entries in input order.
     pub entries: Vec<Entry>,
+    /// Distinct reasons for invalid entries; [`Note::Invalid`] refers to them by
+    /// index, which keeps every entry small (a million of them are held at once).
+    pub reasons: Vec<Box<str>>,
     /// Requests to send, ordered so that one account's requests are spread out.
     pub chunks: Vec<Chunk>,
 }
 
 impl Plan {
+    /// The reason [`Note::Invalid`] refers to.
+    pub fn reason(&self, index: u32) -> &str {
+        self.reasons.get(index as usize).map_or("", |reason| reason)
+    }
+
     /// The addresses a request carries.
     pub fn chunk_emails(&self, chunk: &Chunk) -> Vec<&str> {
         chunk
@@ -129,6 +138,8 @@ pub struct Planner {
     label_index: HashTable<Slot>,
     /// Labels that had to be cleaned, by the text as written.
     odd_labels: FastMap<Box<str>, u32>,
+    /// Reasons for invalid entries, to find their index in [`Plan::reasons`].
+    reason_index: FastMap<Box<str>, u32>,
     /// Each account's label on its last row, tried before the label table: an
     /// account's rows nearly always share a label, and a look in a table of a
     /// hundred thousand labels is a trip to main memory.
@@ -246,21 +257,25 @@ impl Planner {
         if addresses.is_empty() {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
+            let reason = self.reason_for(&reason);
             self.push_entry(
                 row.line,
                 account,
                 label,
                 Box::default(),
                 Status::Invalid,
-                Note::Invalid(reason.into()),
+                Note::Invalid(reason),
             );
             return;
         }
         for CellAddress { text, invalid } in addresses.drain(..) {
             let malformed = invalid.is_some();
             let (status, note) = match (key_error, invalid) {
-                (Some(error), _) => (Status::Invalid, Note::Invalid(error.to_string().into())),
-                (None, Some(reason)) => (Status::Invalid, Note::Invalid(reason.into())),
+                (Some(error), _) => (
+                    Status::Invalid,
+                    Note::Invalid(self.reason_for(&error.to_string())),
+                ),
+                (None, Some(reason)) => (Status::Invalid, Note::Invalid(self.reason_for(&reason))),
                 (None, None) => (Status::Planned, Note::None),
             };
             // An invalid address is reported as found, like a label, but without
@@ -287,6 +302,7 @@ impl Planner {
         self.label_index = HashTable::new();
         self.odd_keys = FastMap::default();
         self.odd_labels = FastMap::default();
+        self.reason_index = FastMap::default();
         self.last_label = Vec::new();
         let size = options.max_per_request.unwrap_or(usize::MAX).max(1);
         // Each account's addresses to send, back to back in one list; an account's
@@ -415,6 +431,18 @@ impl Planner {
         index
     }
 
+    /// The index of `reason` in [`Plan::reasons`], added if it is new: a file's
+    /// invalid rows mostly share a handful of reasons.
+    fn reason_for(&mut self, reason: &str) -> u32 {
+        if let Some(&index) = self.reason_index.get(reason) {
+            return index;
+        }
+        let index = self.plan.reasons.len() as u32;
+        self.plan.reasons.push(reason.into());
+        self.reason_index.insert(reason.into(), index);
+        index
+    }
+
     fn push_entry(
         &mut self,
         line: u64,
@@ -465,7 +493,7 @@ impl Planner {
         &mut self,
         entries: &[u32],
         unique: &mut Vec<u32>,
-        seen: &mut FastMap<Box<str>, u64>,
+        seen: &mut FastMap<Box<str>, u32>,
     ) {
         let start = unique.len();
         if entries.len() <= SMALL_ACCOUNT {
@@ -478,10 +506,9 @@ impl Planner {
                 });
                 match first {
                     Some(&kept) => {
-                        let line = self.plan.entries[kept as usize].line;
                         let entry = &mut self.plan.entries[index as usize];
                         entry.status = Status::Duplicate;
-                        entry.note = Note::DuplicateOf(line);
+                        entry.note = Note::DuplicateOf(kept);
                     }
                     None => unique.push(index),
                 }
@@ -497,7 +524,7 @@ impl Planner {
                     entry.note = Note::DuplicateOf(*first.get());
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(entry.line);
+                    slot.insert(index);
                     unique.push(index);
                 }
             }
@@ -609,7 +636,13 @@ mod tests {
                 (9, "A@X.example", Status::Duplicate),
             ]
         );
-        assert_eq!(plan.entries[3].note, Note::DuplicateOf(2));
+        assert_eq!(plan.entries[3].note, Note::DuplicateOf(0));
+    }
+
+    #[test]
+    fn an_entry_stays_small_since_a_million_of_them_are_held_at_once() {
+        assert!(std::mem::size_of::<Note>() <= 8);
+        assert!(std::mem::size_of::<Entry>() <= 48);
     }
 
     #[test]
@@ -620,9 +653,10 @@ mod tests {
         assert_eq!(shown, [" [2Ja@x.example", "b@x.example "]);
         for entry in &plan.entries {
             assert_eq!(entry.status, Status::Invalid);
-            let Note::Invalid(reason) = &entry.note else {
+            let Note::Invalid(reason) = entry.note else {
                 panic!("{entry:?}")
             };
+            let reason = plan.reason(reason);
             assert!(
                 reason.contains("U+001B") || reason.contains("U+0000"),
                 "{reason}"

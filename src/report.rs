@@ -87,8 +87,9 @@ impl<'a> Rows<'a> {
         };
         match &entry.note {
             Note::None => {}
-            Note::Invalid(reason) => row.error_message = Cow::Borrowed(reason),
-            Note::DuplicateOf(line) => {
+            Note::Invalid(reason) => row.error_message = Cow::Borrowed(self.plan.reason(*reason)),
+            Note::DuplicateOf(first) => {
+                let line = self.plan.entries.get(*first as usize).map_or(0, |e| e.line);
                 row.error_message = Cow::Owned(format!("same address as line {line}"));
             }
             Note::Chunk(chunk) if self.dry_run => {
