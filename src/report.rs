@@ -206,25 +206,27 @@ struct Numbers {
 /// formatted in `numbers`, and a message is copied only when it needs cleaning: a
 /// million-row report makes no allocation per row.
 fn cells<'r>(row: &'r Row<'_>, numbers: &'r mut Numbers) -> [Cow<'r, str>; 10] {
-    let cells: [Cow<'r, str>; 10] = [
+    // Numbers, statuses, masked keys (`…` first) and hex ids never start like a
+    // formula; the texts that come from the input or the server are guarded.
+    let message = match shown_message(&row.error_message) {
+        Cow::Borrowed(message) => neutralize(message),
+        Cow::Owned(message) => Cow::Owned(neutralize(&message).into_owned()),
+    };
+    [
         Cow::Borrowed(numbers.line.format(row.line)),
-        Cow::Borrowed(row.account),
-        Cow::Borrowed(row.key),
+        neutralize(row.account),
+        neutralize(row.key),
         Cow::Borrowed(row.key_id.as_str()),
-        Cow::Borrowed(row.email),
+        neutralize(row.email),
         Cow::Borrowed(row.status.as_str()),
         Cow::Borrowed(
             row.http_status
                 .map_or("", |s| numbers.http_status.format(s)),
         ),
         Cow::Borrowed(numbers.attempts.format(row.attempts)),
-        Cow::Borrowed(row.error_code.unwrap_or("")),
-        shown_message(&row.error_message),
-    ];
-    cells.map(|cell| match neutralize(&cell) {
-        Cow::Borrowed(_) => cell,
-        Cow::Owned(guarded) => Cow::Owned(guarded),
-    })
+        neutralize(row.error_code.unwrap_or("")),
+        message,
+    ]
 }
 
 /// A message as the report shows it: control characters replaced and cut to

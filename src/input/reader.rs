@@ -47,18 +47,15 @@ impl LineCounter {
     /// with its line, since no text file starts with one and a file of NULs (or UTF-16
     /// without its byte-order mark) would otherwise read as one odd header.
     fn feed(&mut self, bytes: &[u8]) -> Result<(), u64> {
-        // Most text has neither: counting `\n` alone is several times faster, and one
-        // pass that counts `\n` and looks for `\r` (and NUL) together is faster still.
-        if !self.after_cr {
-            let (mut newlines, mut odd) = (0u64, false);
-            for &byte in bytes {
-                newlines += u64::from(byte == b'\n');
-                odd |= byte == b'\r' || (byte == 0 && !self.nul_ok);
-            }
-            if !odd {
-                self.breaks += newlines;
-                return Ok(());
-            }
+        // Most text has neither: then the count is of `\n` alone, which `memchr`
+        // finds many bytes at a time.
+        let odd = match self.nul_ok {
+            true => memchr::memchr(b'\r', bytes),
+            false => memchr::memchr2(b'\r', 0, bytes),
+        };
+        if !self.after_cr && odd.is_none() {
+            self.breaks += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            return Ok(());
         }
         for &byte in bytes {
             match byte {
