@@ -37,14 +37,11 @@ const LATENCY_WORKERS: usize = 32;
 const LATENCY_REQUESTS: usize = 3_200;
 
 fn main() {
-    let full = std::env::args().any(|arg| arg == "--bench");
-    let mut criterion = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
-    let Ok(dir) = tempfile::tempdir() else {
-        eprintln!("dispatch: cannot make a temp folder");
+    let Some((full, mut criterion, dir)) = support::start(
+        "dispatch",
+        Duration::from_millis(500),
+        Duration::from_secs(3),
+    ) else {
         return;
     };
     let requests = if full { REQUESTS } else { 200 };

@@ -33,14 +33,9 @@ struct Size {
 }
 
 fn main() {
-    let full = std::env::args().any(|arg| arg == "--bench");
-    let mut criterion = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
-    let Ok(dir) = tempfile::tempdir() else {
-        eprintln!("ingest: cannot make a temp folder");
+    let Some((full, mut criterion, dir)) =
+        support::start("ingest", Duration::from_millis(500), Duration::from_secs(3))
+    else {
         return;
     };
     let row_counts: &[usize] = if full {

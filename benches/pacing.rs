@@ -20,14 +20,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let full = std::env::args().any(|arg| arg == "--bench");
-    let mut criterion = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .configure_from_args();
-    let Ok(dir) = tempfile::tempdir() else {
-        eprintln!("pacing: cannot make a temp folder");
+    let Some((full, mut criterion, dir)) =
+        support::start("pacing", Duration::from_millis(300), Duration::from_secs(1))
+    else {
         return;
     };
     bookkeeping(&mut criterion);

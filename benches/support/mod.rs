@@ -15,6 +15,30 @@ use std::time::{Duration, Instant};
 
 /// The release `ecbulk` binary. Cargo builds it for benches into the same target
 /// folder; when it is missing (a bench built alone), it is built here.
+/// What every bench starts with: whether it runs in full (`cargo bench` passes
+/// `--bench`; `cargo test --benches` does not, and then a bench makes one small
+/// run as a smoke test), criterion with few samples (each is a whole run of the
+/// binary), and a temporary folder. `None`, said on stderr, when there is no folder.
+pub fn start(
+    bench: &str,
+    warm_up: Duration,
+    measurement: Duration,
+) -> Option<(bool, criterion::Criterion, tempfile::TempDir)> {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let criterion = criterion::Criterion::default()
+        .sample_size(10)
+        .warm_up_time(warm_up)
+        .measurement_time(measurement)
+        .configure_from_args();
+    match tempfile::tempdir() {
+        Ok(dir) => Some((full, criterion, dir)),
+        Err(_) => {
+            eprintln!("{bench}: cannot make a temp folder");
+            None
+        }
+    }
+}
+
 pub fn binary() -> PathBuf {
     if let Some(path) = option_env!("CARGO_BIN_EXE_ecbulk") {
         return PathBuf::from(path);
