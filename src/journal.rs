@@ -25,6 +25,8 @@ pub struct Journal {
     path: PathBuf,
     file: Option<File>,
     last_sync: Instant,
+    /// A write failed: the journal holds only the rows that finished before.
+    cut_short: bool,
 }
 
 /// Where the journal of a report goes: `REPORT.partial` beside a report file, or,
@@ -76,6 +78,7 @@ impl Journal {
             path: path.to_path_buf(),
             file: Some(file),
             last_sync: Instant::now(),
+            cut_short: false,
         })
     }
 
@@ -107,19 +110,17 @@ impl Journal {
                 self.path.display()
             ));
             self.file = None;
+            self.cut_short = true;
         }
     }
 
     /// Ends the journal once the run is over. When the report was written it holds
     /// everything, so the journal is removed; otherwise the journal is kept, said so,
     /// and its path returned.
-    pub fn finish(self, report_written: bool) -> Option<PathBuf> {
-        drop(self.file);
+    pub fn finish(mut self, report_written: bool) -> Option<PathBuf> {
+        drop(self.file.take());
         if !report_written {
-            crate::term::print_warning(&format!(
-                "the journal {} keeps every row that finished",
-                self.path.display()
-            ));
+            crate::term::print_warning(&self.kept_note());
             return Some(self.path);
         }
         if let Err(error) = std::fs::remove_file(&self.path) {
@@ -129,6 +130,24 @@ impl Journal {
             ));
         }
         None
+    }
+}
+
+impl Journal {
+    /// What is said of a journal kept because the report could not be written.
+    fn kept_note(&self) -> String {
+        match self.cut_short {
+            false => format!(
+                "the journal {} keeps every row that finished",
+                self.path.display()
+            ),
+            true => format!(
+                "the journal {} keeps the rows that finished before it could not be written; \
+                 a --resume from it sends the later ones again, which adds nothing twice \
+                 (the server drops duplicates)",
+                self.path.display()
+            ),
+        }
     }
 }
 
@@ -321,6 +340,30 @@ mod tests {
 
         assert_eq!(journal.finish(true), None);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_journal_that_could_not_be_written_does_not_claim_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.csv.partial");
+        let plan = plan();
+        let mut outcomes = vec![None; plan.chunks.len()];
+        let mut journal =
+            Journal::create(&path, None, &plan, &Rows::new(&plan, &outcomes, false)).unwrap();
+        assert!(
+            journal
+                .kept_note()
+                .contains("keeps every row that finished")
+        );
+        // Writing to /dev/full fails as a full disk does.
+        journal.file = Some(File::options().write(true).open("/dev/full").unwrap());
+        outcomes[1] = Some(added());
+        journal.record(&Rows::new(&plan, &outcomes, false), 1);
+        let note = journal.kept_note();
+        assert!(note.contains("before it could not be written"), "{note}");
+        assert!(!note.contains("every row"), "{note}");
+        assert_eq!(journal.finish(false), Some(path));
     }
 
     #[test]

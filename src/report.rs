@@ -246,7 +246,9 @@ fn shown_message(message: &str) -> Cow<'_, str> {
 /// [`restore`] gives back exactly what was written (`'+ops@example.com` is a valid
 /// address, and so is `+ops@example.com`).
 pub fn neutralize(cell: &str) -> Cow<'_, str> {
-    match cell.as_bytes().first() {
+    // Spaces first do not stop every spreadsheet from reading a formula, and a
+    // control character cleaned away for the report leaves one.
+    match cell.trim_start_matches(' ').as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => Cow::Owned(format!("'{cell}")),
         _ => Cow::Borrowed(cell),
     }
@@ -407,6 +409,9 @@ mod tests {
             ("\tx", "'\tx"),
             ("\rx", "'\rx"),
             ("'+a@example.com", "''+a@example.com"),
+            // A control character before a formula is cleaned to a space.
+            (" =SUM(A1)", "' =SUM(A1)"),
+            ("   ", "   "),
             ("plain@example.com", "plain@example.com"),
             ("…wxyz", "…wxyz"),
             ("", ""),
