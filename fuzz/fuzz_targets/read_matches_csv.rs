@@ -45,11 +45,41 @@ fuzz_target!(|text: &str| {
     match (ours, theirs) {
         (Ok(Ok(ours)), Some(theirs)) => assert_eq!(ours, theirs),
         (Err(_), None) => {}
-        // A row error needs a limit the fuzzer's small inputs cannot reach.
+        // The csv crate takes a quote left open to the end as closed there; ours
+        // refuses the file, and must do so exactly when the text ends inside quotes.
+        (Ok(Err(error)), _) | (Err(error), _) if error.message.contains("is never closed") => {
+            assert!(ends_inside_quotes(text), "{error}");
+        }
+        // Any other row error needs a limit the fuzzer's small inputs cannot reach.
         (Ok(Err(error)), _) => panic!("a row error on plain text: {error}"),
         (ours, theirs) => panic!("ours {:?}, the csv crate's {theirs:?}", ours.map(|_| ())),
     }
 });
+
+/// Whether `text` ends inside a quoted cell, read a byte at a time by RFC 4180's
+/// rules as csv-core applies them: a quote opens a cell only where the cell starts,
+/// `""` inside it is one quote, and a quote elsewhere is just a character.
+fn ends_inside_quotes(text: &str) -> bool {
+    let (mut quoted, mut at_start, mut after_quote) = (false, true, false);
+    for byte in text.bytes() {
+        if quoted {
+            match (after_quote, byte) {
+                (false, b'"') => after_quote = true,
+                (false, _) => {}
+                (true, b'"') => after_quote = false,
+                (true, _) => {
+                    (quoted, after_quote) = (false, false);
+                    at_start = matches!(byte, b',' | b'\n');
+                }
+            }
+        } else if at_start && byte == b'"' {
+            quoted = true;
+        } else {
+            at_start = matches!(byte, b',' | b'\n');
+        }
+    }
+    quoted && !after_quote
+}
 
 /// The rows the csv crate gives, with our rules for blank rows, the header and cells;
 /// `None` where our reader must refuse the file (no header, or unresolved columns).
