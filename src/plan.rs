@@ -290,14 +290,7 @@ impl Planner {
                 true => crate::term::clean(&text, LABEL_LIMIT).into(),
                 false => text.into(),
             };
-            self.plan.entries.push(Entry {
-                line: row.line,
-                account,
-                label,
-                email: text,
-                status,
-                note,
-            });
+            self.push_entry(row.line, account, label, text, status, note);
         }
     }
 
