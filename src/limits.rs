@@ -16,6 +16,10 @@ pub struct Window {
     pub period: Duration,
 }
 
+/// [`WindowSpec::digicert`] as written on the command line: the default of both
+/// `run --key-limits` and `sandbox --limits`.
+pub const DIGICERT_SPEC: &str = "100/5s,1000/300s";
+
 /// A set of windows that all apply at once; empty means no limit.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WindowSpec(pub Vec<Window>);
@@ -113,6 +117,7 @@ mod tests {
         let ms: WindowSpec = "3/500ms".parse().unwrap();
         assert_eq!(ms.0[0].period, Duration::from_millis(500));
         assert_eq!(WindowSpec::digicert().to_string(), "100/5s,1000/300s");
+        assert_eq!(DIGICERT_SPEC.parse(), Ok(WindowSpec::digicert()));
     }
 
     #[test]

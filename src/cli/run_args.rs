@@ -108,7 +108,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "SPEC",
-        default_value = "100/5s,1000/300s",
+        default_value = crate::limits::DIGICERT_SPEC,
         env = "ECBULK_KEY_LIMITS"
     )]
     pub key_limits: String,

@@ -19,7 +19,7 @@ pub struct SandboxArgs {
     #[arg(
         long,
         value_name = "SPEC",
-        default_value = "100/5s,1000/300s",
+        default_value = crate::limits::DIGICERT_SPEC,
         value_parser = parse_limits,
         env = "ECBULK_SANDBOX_LIMITS"
     )]
