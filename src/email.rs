@@ -45,20 +45,30 @@ pub fn parse_cell(cell: &str) -> Vec<CellAddress> {
     addresses
 }
 
-/// [`parse_cell`] into `addresses`, which is cleared first: a caller parsing many
-/// cells keeps one list rather than allocate one per cell.
+/// [`parse_cell`] into `addresses`, whose old contents are replaced: a caller
+/// parsing many cells keeps one list, and the text of its first address, rather than
+/// allocate them for every cell.
 pub fn parse_cell_into(cell: &str, addresses: &mut Vec<CellAddress>) {
-    addresses.clear();
-    if is_plain(cell) {
-        // Nothing below would change such a cell: no invisible character to remove, no
-        // separator, quote, bracket, space, `mailto:` or trailing dot; only the
-        // address check is left. Nearly every cell of a real export is like this.
-        addresses.push(CellAddress {
-            text: cell.to_string(),
-            invalid: check(cell).err(),
-        });
-    } else {
+    if !is_plain(cell) {
+        addresses.clear();
         addresses.extend(parse_pasted(cell));
+        return;
+    }
+    // Nothing below would change such a cell: no invisible character to remove, no
+    // separator, quote, bracket, space, `mailto:` or trailing dot; only the address
+    // check is left. Nearly every cell of a real export is like this.
+    addresses.truncate(1);
+    let invalid = check(cell).err();
+    match addresses.first_mut() {
+        Some(first) => {
+            first.text.clear();
+            first.text.push_str(cell);
+            first.invalid = invalid;
+        }
+        None => addresses.push(CellAddress {
+            text: cell.to_string(),
+            invalid,
+        }),
     }
 }
 
@@ -273,12 +283,29 @@ fn describe_char(c: char) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{CellAddress, check, parse_cell};
+    use super::{CellAddress, check, parse_cell, parse_cell_into};
 
     fn valid(text: &str) -> CellAddress {
         CellAddress {
             text: text.into(),
             invalid: None,
+        }
+    }
+
+    #[test]
+    fn a_reused_list_holds_only_the_last_cells_addresses() {
+        let cells = [
+            "a@x.com; not-an-address; c@z.com",
+            "b@y.com",
+            "bad@",
+            "",
+            "Jane <j@x.com>",
+            "k@x.com",
+        ];
+        let mut addresses = Vec::new();
+        for cell in cells.iter().chain(cells.iter().rev()) {
+            parse_cell_into(cell, &mut addresses);
+            assert_eq!(addresses, parse_cell(cell), "{cell:?}");
         }
     }
 

@@ -2,6 +2,8 @@
 //! into accounts by key wherever they stand in the file, dedupes each account's
 //! addresses, and cuts the requests to send. Nothing here does I/O.
 
+mod texts;
+
 use crate::email::{self, CellAddress};
 use crate::input::InputRow;
 use crate::key::{self, ApiKey, KeyError, KeyId};
@@ -9,6 +11,7 @@ use crate::status::Status;
 use hashbrown::HashTable;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
+use texts::{NOT_KEPT, TextAt, Texts};
 
 /// Keys and labels come from the user's own file, so there is no attacker to defend
 /// against by hashing with SipHash; foldhash is several times faster on them.
@@ -123,45 +126,45 @@ const LABEL_LIMIT: usize = 1000;
 
 /// Builds a [`Plan`] from rows as they are read, so the input is streamed once.
 ///
-/// Rows find their account and label through tables of indices (and hashes) that
-/// compare against the text the plan already holds, so a million-row input does not
-/// keep a second copy of every key and label just to look them up.
-///
-/// TODO: over 200,000 accounts whose rows are spread through the file, these
-/// look-ups miss the cache, a sixth of a million-row dry run's CPU; with the reader's
-/// copies, that keeps the dry run at 1.2 times Python's mere row count instead of
-/// under it (issue 7). Sharding accounts by hash across threads, or prefetching a
-/// batch's slots, is what is missing.
+/// Rows find their account and label through tables of indices and hashes that
+/// compare against a packed copy of each key and label text ([`Texts`]): with
+/// 200,000 accounts whose rows are spread through the file, comparing against the
+/// plan's own scattered copies was a trip to main memory for nearly every row.
 #[derive(Debug, Default)]
 pub struct Planner {
     plan: Plan,
     hasher: foldhash::fast::RandomState,
     /// Accounts with a valid key, found by the key's text.
     account_index: HashTable<Slot>,
+    /// The keys of `account_index`, packed.
+    key_texts: Texts,
     /// Accounts whose key cell is not a usable key: the plan keeps no text for them.
     odd_keys: FastMap<Box<str>, u32>,
     /// Labels shown as they were written, found by that text.
     label_index: HashTable<Slot>,
+    /// The labels of `label_index`, packed.
+    label_texts: Texts,
     /// Labels that had to be cleaned, by the text as written.
     odd_labels: FastMap<Box<str>, u32>,
     /// Reasons for invalid entries, to find their index in [`Plan::reasons`].
     reason_index: FastMap<Box<str>, u32>,
-    /// Each account's label on its last row, tried before the label table: an
-    /// account's rows nearly always share a label, and a look in a table of a
-    /// hundred thousand labels is a trip to main memory.
-    last_label: Vec<u32>,
+    /// Each account's label on its last row (index, and text in `label_texts`),
+    /// tried before the label table: an account's rows nearly always share a label,
+    /// and a look in a table of a hundred thousand labels misses the cache.
+    last_label: Vec<(u32, TextAt)>,
     /// The row being pushed by [`Planner::push`]; kept to reuse its memory.
     prepared: PreparedRow,
 }
 
-/// An index into the plan's accounts or labels, with the hash of its text: growing
-/// the table then moves slots without reading the text again (a trip to memory for
-/// each of a hundred thousand keys), and a look-up reads the text only when the
-/// whole hash matches.
+/// An index into the plan's accounts or labels, with the hash of its text and where
+/// the planner's packed copy of the text is: growing the table then moves slots
+/// without reading the text again, and a look-up reads the text only when the whole
+/// hash matches.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     hash: u64,
     index: u32,
+    at: TextAt,
 }
 
 /// How [`Planner::finish`] cuts requests.
@@ -220,7 +223,7 @@ impl Planner {
     pub fn push(&mut self, row: &InputRow) {
         let mut prepared = std::mem::take(&mut self.prepared);
         self.preparer().prepare(row, &mut prepared);
-        self.push_prepared(row, &mut prepared);
+        self.push_prepared(row, &prepared);
         self.prepared = prepared;
     }
 
@@ -231,26 +234,21 @@ impl Planner {
         }
     }
 
-    /// [`Planner::push`] for a row that its [`Preparer`] has prepared; the prepared
-    /// addresses are taken out, leaving their list's memory for the next row.
-    pub fn push_prepared(&mut self, row: &InputRow, prepared: &mut PreparedRow) {
+    /// [`Planner::push`] for a row that its [`Preparer`] has prepared. The prepared
+    /// addresses are copied, not taken: the reader's thread then reuses their memory
+    /// for the next row instead of allocating for every address, which costs more
+    /// on a thread other than the main one (glibc grows such a thread's arena with
+    /// `mprotect`).
+    pub fn push_prepared(&mut self, row: &InputRow, prepared: &PreparedRow) {
         let account = self.account_for(&row.key, prepared.key_hash);
         let label = match self.last_label.get(account as usize) {
-            Some(&last)
-                if self
-                    .plan
-                    .labels
-                    .get(last as usize)
-                    .is_some_and(|shown| **shown == *row.label) =>
-            {
-                last
-            }
+            Some(&(last, at)) if last != NO_LABEL && self.is_label(last, at, &row.label) => last,
             _ => {
-                let label = self.label_for(&row.label, prepared.label_hash);
+                let found = self.label_for(&row.label, prepared.label_hash);
                 if let Some(last) = self.last_label.get_mut(account as usize) {
-                    *last = label;
+                    *last = found;
                 }
-                label
+                found.0
             }
         };
         let key_error = self.plan.accounts[account as usize]
@@ -259,7 +257,7 @@ impl Planner {
             .err()
             .copied();
 
-        let addresses = &mut prepared.addresses;
+        let addresses = &prepared.addresses;
         if addresses.is_empty() {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
@@ -274,21 +272,21 @@ impl Planner {
             );
             return;
         }
-        for CellAddress { text, invalid } in addresses.drain(..) {
+        for CellAddress { text, invalid } in addresses {
             let malformed = invalid.is_some();
             let (status, note) = match (key_error, invalid) {
                 (Some(error), _) => (
                     Status::Invalid,
                     Note::Invalid(self.reason_for(&error.to_string())),
                 ),
-                (None, Some(reason)) => (Status::Invalid, Note::Invalid(self.reason_for(&reason))),
+                (None, Some(reason)) => (Status::Invalid, Note::Invalid(self.reason_for(reason))),
                 (None, None) => (Status::Planned, Note::None),
             };
             // An invalid address is reported as found, like a label, but without
             // the escapes and NULs it may hold; the reason still names them.
             let text: Box<str> = match malformed && text.chars().any(char::is_control) {
-                true => crate::term::clean(&text, LABEL_LIMIT).into(),
-                false => text.into(),
+                true => crate::term::clean(text, LABEL_LIMIT).into(),
+                false => text.as_str().into(),
             };
             self.push_entry(row.line, account, label, text, status, note);
         }
@@ -299,6 +297,8 @@ impl Planner {
         // The lookups by text are done with: free them before the chunks take room.
         self.account_index = HashTable::new();
         self.label_index = HashTable::new();
+        self.key_texts = Texts::default();
+        self.label_texts = Texts::default();
         self.odd_keys = FastMap::default();
         self.odd_labels = FastMap::default();
         self.reason_index = FastMap::default();
@@ -369,13 +369,15 @@ impl Planner {
 
     /// The account of `key_text`, whose hash is `hash`, added if it is new.
     fn account_for(&mut self, key_text: &str, hash: u64) -> u32 {
-        let accounts = &self.plan.accounts;
+        let (accounts, key_texts) = (&self.plan.accounts, &self.key_texts);
         let same_key = |slot: &Slot| {
             slot.hash == hash
-                && accounts[slot.index as usize]
-                    .key
-                    .as_ref()
-                    .is_ok_and(|key| key.expose() == key_text)
+                && key_texts.holds(slot.at, key_text).unwrap_or_else(|| {
+                    accounts[slot.index as usize]
+                        .key
+                        .as_ref()
+                        .is_ok_and(|key| key.expose() == key_text)
+                })
         };
         if let Some(slot) = self.account_index.find(hash, same_key) {
             return slot.index;
@@ -392,25 +394,42 @@ impl Planner {
             shown_key: key::mask(key_text).into(),
             id: KeyId::of(key_text),
         });
-        self.last_label.push(NO_LABEL);
+        self.last_label.push((NO_LABEL, NOT_KEPT));
         if valid {
+            let at = self.key_texts.push(key_text);
             self.account_index
-                .insert_unique(hash, Slot { hash, index }, |slot| slot.hash);
+                .insert_unique(hash, Slot { hash, index, at }, |slot| slot.hash);
         } else {
             self.odd_keys.insert(key_text.into(), index);
         }
         index
     }
 
-    /// The label `label`, whose hash is `hash`, added if it is new.
-    fn label_for(&mut self, label: &str, hash: u64) -> u32 {
-        let labels = &self.plan.labels;
-        let same_label = |slot: &Slot| slot.hash == hash && *labels[slot.index as usize] == *label;
+    /// Whether label `index`, packed at `at`, reads `label`.
+    fn is_label(&self, index: u32, at: TextAt, label: &str) -> bool {
+        self.label_texts.holds(at, label).unwrap_or_else(|| {
+            self.plan
+                .labels
+                .get(index as usize)
+                .is_some_and(|l| **l == *label)
+        })
+    }
+
+    /// The label `label`, whose hash is `hash`, added if it is new: its index, and
+    /// where its packed text is ([`NOT_KEPT`] for a label that had to be cleaned).
+    fn label_for(&mut self, label: &str, hash: u64) -> (u32, TextAt) {
+        let (labels, label_texts) = (&self.plan.labels, &self.label_texts);
+        let same_label = |slot: &Slot| {
+            slot.hash == hash
+                && label_texts
+                    .holds(slot.at, label)
+                    .unwrap_or_else(|| *labels[slot.index as usize] == *label)
+        };
         if let Some(slot) = self.label_index.find(hash, same_label) {
-            return slot.index;
+            return (slot.index, slot.at);
         }
         if let Some(&index) = self.odd_labels.get(label) {
-            return index;
+            return (index, NOT_KEPT);
         }
 
         let index = self.plan.labels.len() as u32;
@@ -422,12 +441,14 @@ impl Planner {
                 .labels
                 .push(crate::term::clean(label, LABEL_LIMIT).into());
             self.odd_labels.insert(label.into(), index);
+            (index, NOT_KEPT)
         } else {
             self.plan.labels.push(label.into());
+            let at = self.label_texts.push(label);
             self.label_index
-                .insert_unique(hash, Slot { hash, index }, |slot| slot.hash);
+                .insert_unique(hash, Slot { hash, index, at }, |slot| slot.hash);
+            (index, at)
         }
-        index
     }
 
     /// The index of `reason` in [`Plan::reasons`], added if it is new: a file's
