@@ -301,7 +301,7 @@ fn report_cost(input: &Path, requests: usize, at_16: f64, dir: &Path) {
             .map(|_| {
                 let started = Instant::now();
                 let rows = Rows::new(&plan, &outcomes, false);
-                if let Err(error) = report::write_file(&path, rows.all()) {
+                if let Err(error) = report::write_file(&path, &rows) {
                     eprintln!("dispatch: cannot write the report: {error}");
                 }
                 started.elapsed()

@@ -393,14 +393,12 @@ fn finish(
     journal: Option<Journal>,
 ) -> Result<Exit, String> {
     let rows = Rows::new(plan, &sent.outcomes, settings.dry_run);
-    let summary = Summary::count(plan, rows.all(), sent.attempts);
+    let summary = Summary::count(plan, &rows, sent.attempts);
     let written = match &settings.report {
         ReportTarget::Path(path) => {
-            report::write_file(path, rows.all()).map(|()| path.display().to_string())
+            report::write_file(path, &rows).map(|()| path.display().to_string())
         }
-        ReportTarget::Stdout => {
-            report::write_stdout(rows.all()).map(|()| "standard output".to_string())
-        }
+        ReportTarget::Stdout => report::write_stdout(&rows).map(|()| "standard output".to_string()),
     };
     let report_written = written.is_ok();
     let report_name = written.unwrap_or_else(|error| {

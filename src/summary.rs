@@ -5,8 +5,9 @@ use crate::input::InputSource;
 use crate::key::KeyError;
 use crate::limits::WindowSpec;
 use crate::plan::Plan;
-use crate::report::Row;
+use crate::report::{Row, Rows};
 use crate::status::Status;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -28,9 +29,20 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts `rows`, which must be every row of the report.
-    pub fn count<'a>(plan: &Plan, rows: impl Iterator<Item = Row<'a>>, attempts: u64) -> Summary {
-        let mut summary = Summary {
+    /// Counts every row of the report, in blocks on rayon's threads: a report can
+    /// have a million rows.
+    pub fn count(plan: &Plan, rows: &Rows<'_>, attempts: u64) -> Summary {
+        const BLOCK: usize = 16 * 1024;
+        let counted = rows
+            .entries()
+            .par_chunks(BLOCK)
+            .map(|block| {
+                let mut counted = Summary::default();
+                counted.add(block.iter().map(|entry| rows.row(entry)));
+                counted
+            })
+            .reduce(Summary::default, Summary::merge);
+        Summary {
             // Rows with an empty key cell share one pseudo-account; it is no account.
             accounts: plan
                 .accounts
@@ -39,20 +51,34 @@ impl Summary {
                 .count(),
             requests: plan.chunks.len(),
             attempts,
-            ..Summary::default()
-        };
+            ..counted
+        }
+    }
+
+    /// Adds the rows and failures of `other`, which counted other rows.
+    fn merge(mut self, other: Summary) -> Summary {
+        for (status, count) in other.rows {
+            *self.rows.entry(status).or_default() += count;
+        }
+        for (code, count) in other.failures_by_code {
+            *self.failures_by_code.entry(code).or_default() += count;
+        }
+        self
+    }
+
+    /// Counts `rows` by status, and failed ones by code.
+    fn add<'a>(&mut self, rows: impl Iterator<Item = Row<'a>>) {
         for row in rows {
-            *summary.rows.entry(row.status).or_default() += 1;
+            *self.rows.entry(row.status).or_default() += 1;
             if row.status == Status::Failed {
                 let code = match (row.error_code, row.http_status) {
                     (Some(code), _) if !code.is_empty() => code.to_string(),
                     (_, Some(status)) => format!("http_{status}"),
                     _ => "transport".to_string(),
                 };
-                *summary.failures_by_code.entry(code).or_default() += 1;
+                *self.failures_by_code.entry(code).or_default() += 1;
             }
         }
-        summary
     }
 
     /// Rows with `status`.
@@ -210,6 +236,31 @@ pub fn human_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_counted_in_blocks_add_up_to_every_row() {
+        let mut planner = crate::plan::Planner::new();
+        for line in 0..50_000u64 {
+            let key = if line % 7 == 0 { "" } else { "key-abcdefgh" };
+            planner.push(&crate::input::InputRow {
+                line: line + 2,
+                key: key.into(),
+                emails: format!("a{}@x.example", line % 20_000),
+                label: String::new(),
+            });
+        }
+        let plan = planner.finish(&crate::plan::ChunkOptions::default());
+        let summary = Summary::count(&plan, &Rows::new(&plan, &[], true), 0);
+
+        let mut by_status = BTreeMap::new();
+        for entry in &plan.entries {
+            *by_status.entry(entry.status).or_default() += 1;
+        }
+        assert_eq!(summary.rows, by_status);
+        assert_eq!(summary.rows.values().sum::<usize>(), 50_000);
+        assert_eq!(summary.rows_with(Status::Invalid), 50_000_usize.div_ceil(7));
+        assert_eq!(summary.accounts, 1);
+    }
 
     #[test]
     fn the_retry_hint_can_be_pasted_into_a_shell() {
