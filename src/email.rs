@@ -154,37 +154,49 @@ pub fn check(address: &str) -> Result<(), String> {
 /// what [`check_in_full`] accepts (a test holds it to that); anything else, valid or
 /// not, is left to the full check, which also says what is wrong.
 fn is_common_valid(address: &str) -> bool {
+    // One pass over the bytes, since every address of the input comes through here.
     let bytes = address.as_bytes();
-    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
-        return false;
-    };
-    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
-    let local_ok = (1..=64).contains(&local.len())
-        && local[0] != b'.'
-        && local[local.len() - 1] != b'.'
-        && !local.windows(2).any(|pair| pair == b"..")
-        && local
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'));
-    if !local_ok || bytes.len() > 254 {
+    if bytes.len() > 254 {
         return false;
     }
-    let mut labels = 0;
-    let mut top: &[u8] = &[];
-    for label in domain.split(|&b| b == b'.') {
-        let label_ok = (1..=63).contains(&label.len())
-            && label[0] != b'-'
-            && label[label.len() - 1] != b'-'
-            && label
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-');
-        if !label_ok {
+    // Before the `@`: a dot "before the start" makes a leading dot a double one.
+    let mut at = 0;
+    let mut previous = b'.';
+    while let Some(&byte) = bytes.get(at).filter(|&&b| b != b'@') {
+        let allowed = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'+' | b'-')
+            || (byte == b'.' && previous != b'.');
+        if !allowed {
             return false;
         }
-        labels += 1;
-        top = label;
+        previous = byte;
+        at += 1;
     }
-    labels >= 2 && top.iter().all(u8::is_ascii_alphabetic)
+    if at == 0 || at > 64 || at == bytes.len() || previous == b'.' {
+        return false;
+    }
+
+    // After it: labels ended so far, and the length and letters of the current one.
+    let (mut ended, mut length, mut alphabetic) = (0, 0, true);
+    let mut previous = b'.';
+    for &byte in &bytes[at + 1..] {
+        if byte == b'.' {
+            if length == 0 || previous == b'-' {
+                return false;
+            }
+            (ended, length, alphabetic) = (ended + 1, 0, true);
+        } else if byte.is_ascii_alphanumeric() || byte == b'-' {
+            if (length == 0 && byte == b'-') || length == 63 {
+                return false;
+            }
+            length += 1;
+            alphabetic &= byte.is_ascii_alphabetic();
+        } else {
+            return false;
+        }
+        previous = byte;
+    }
+    ended >= 1 && length > 0 && previous != b'-' && alphabetic
 }
 
 /// [`check`] rule by rule, with the reason for the first that fails.
@@ -449,6 +461,14 @@ mod tests {
             }
         }
         assert!(accepted > 100, "the quick path took only {accepted}");
+        for common in [
+            "contact0@account123.example.com",
+            "a.b+c_d-e@x-y.example.co",
+            "Jane.Doe@Example.COM",
+            "x@xn--bcher-kva.de",
+        ] {
+            assert!(super::is_common_valid(common), "{common}");
+        }
         for long in [
             format!("{}@example.com", "a".repeat(65)),
             format!("a@{}.com", "b".repeat(64)),

@@ -223,7 +223,7 @@ mod tests {
         use crate::plan::{Account, Chunk, Entry};
         let account = |key: &str| Account {
             key: ApiKey::parse(key),
-            shown_key: crate::key::mask(key).into(),
+            shown_key: crate::key::Masked::of(key),
             id: KeyId::of(key),
         };
         let entry = |line, account, email: &str, status, note| Entry {

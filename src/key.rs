@@ -76,14 +76,67 @@ impl fmt::Display for ApiKey {
 /// cannot reach a terminal or a report through the mask. Keys of eight
 /// characters or fewer show only `…`, since four would be half the secret.
 pub fn mask(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() <= 8 {
-        return "…".to_string();
+    Masked::of(text).to_string()
+}
+
+/// [`mask`]'s text, held in place: a plan keeps one for each of possibly hundreds of
+/// thousands of accounts, and an allocation each would cost more than the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Masked {
+    /// `…` (3 bytes) and four characters of up to 4 bytes each.
+    bytes: [u8; 19],
+    len: u8,
+}
+
+impl Masked {
+    /// The mask of any key-like text, as [`mask`] describes it.
+    pub fn of(text: &str) -> Masked {
+        let mut masked = Masked {
+            bytes: [0; 19],
+            len: 0,
+        };
+        masked.push('…');
+        // Keys are ASCII, so the count is nearly always the length; the tail is
+        // found from the end without collecting the characters.
+        if text.chars().nth(8).is_some() {
+            let tail = text.char_indices().rev().nth(3).map_or(0, |(at, _)| at);
+            for c in text[tail..].chars() {
+                masked.push(if c.is_control() { '?' } else { c });
+            }
+        }
+        masked
     }
-    let tail = chars[chars.len() - 4..]
-        .iter()
-        .map(|&c| if c.is_control() { '?' } else { c });
-    std::iter::once('…').chain(tail).collect()
+
+    fn push(&mut self, c: char) {
+        let at = self.len as usize;
+        self.len += c.encode_utf8(&mut self.bytes[at..]).len() as u8;
+    }
+
+    /// The mask as text.
+    pub fn as_str(&self) -> &str {
+        // Only whole characters are ever stored.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("…")
+    }
+}
+
+impl std::ops::Deref for Masked {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 /// A key's public identity: 12 lowercase hex digits of its SHA-256.
@@ -94,9 +147,9 @@ impl KeyId {
     /// The id of any key text, valid or not.
     pub fn of(text: &str) -> KeyId {
         let digest = Sha256::digest(text.as_bytes());
-        let hex = hex::encode(&digest[..6]);
         let mut id = [0u8; 12];
-        id.copy_from_slice(hex.as_bytes());
+        // Six bytes always fill twelve hex digits exactly; the Err cannot happen.
+        let _ = hex::encode_to_slice(&digest[..6], &mut id);
         KeyId(id)
     }
 
@@ -173,5 +226,12 @@ mod tests {
         assert_eq!(mask("short"), "…");
         assert_eq!(mask("123456789"), "…6789");
         assert_eq!(mask("123456789\r\n=x"), "…??=x");
+        assert_eq!(mask("12345678"), "…");
+        assert_eq!(mask(""), "…");
+        // Four characters of four bytes each fill the mask to its last byte.
+        assert_eq!(mask("12345678😀😀😀😀"), "…😀😀😀😀");
+        assert_eq!(mask("ünïcödé-schlüssel"), "…ssel");
+        assert_eq!(mask("ünïcödé-schlüßél"), "…üßél");
+        assert_eq!(format!("{:?}", Masked::of("123456789")), "\"…6789\"");
     }
 }

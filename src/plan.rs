@@ -27,7 +27,7 @@ pub struct Account {
     /// The key, or why its cell is not a usable key (such an account is never sent).
     pub key: Result<ApiKey, KeyError>,
     /// The key as the report shows it: `…` and the last four characters.
-    pub shown_key: Box<str>,
+    pub shown_key: key::Masked,
     /// The key's stable public id.
     pub id: KeyId,
 }
@@ -391,7 +391,7 @@ impl Planner {
         let valid = key.is_ok();
         self.plan.accounts.push(Account {
             key,
-            shown_key: key::mask(key_text).into(),
+            shown_key: key::Masked::of(key_text),
             id: KeyId::of(key_text),
         });
         self.last_label.push((NO_LABEL, NOT_KEPT));

@@ -77,7 +77,7 @@ impl<'a> Rows<'a> {
         let mut row = Row {
             line: entry.line,
             account: &self.plan.labels[entry.label as usize],
-            key: &account.shown_key,
+            key: account.shown_key.as_str(),
             key_id: account.id,
             email: &entry.email,
             status: entry.status,
