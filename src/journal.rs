@@ -220,37 +220,16 @@ mod tests {
     /// has an invalid address, a duplicate and a skipped one; B has one to send.
     fn plan() -> Plan {
         use crate::key::{ApiKey, KeyId};
-        use crate::plan::{Account, Chunk, Entry};
+        use crate::plan::{Account, Chunk};
         let account = |key: &str| Account {
             key: ApiKey::parse(key),
             shown_key: crate::key::Masked::of(key),
             id: KeyId::of(key),
         };
-        let entry = |line, account, email: &str, status, note| Entry {
-            line,
-            account,
-            label: 0,
-            email: email.into(),
-            status,
-            note,
-        };
-        Plan {
+        let mut plan = Plan {
             accounts: vec![account(KEY_A), account(KEY_B)],
             labels: vec!["=label".into()],
             reasons: vec!["no '@'".into()],
-            entries: vec![
-                entry(2, 0, "+ops@example.com", Status::Planned, Note::Chunk(0)),
-                entry(2, 0, "bad", Status::Invalid, Note::Invalid(0)),
-                entry(3, 1, "b@example.com", Status::Planned, Note::Chunk(1)),
-                entry(
-                    4,
-                    0,
-                    "+OPS@example.com",
-                    Status::Duplicate,
-                    Note::DuplicateOf(0),
-                ),
-                entry(4, 0, "done@example.com", Status::Skipped, Note::None),
-            ],
             chunks: vec![
                 Chunk {
                     account: 0,
@@ -261,7 +240,25 @@ mod tests {
                     entries: vec![2],
                 },
             ],
+            ..Plan::default()
+        };
+        let entries = [
+            (2, 0, "+ops@example.com", Status::Planned, Note::Chunk(0)),
+            (2, 0, "bad", Status::Invalid, Note::Invalid(0)),
+            (3, 1, "b@example.com", Status::Planned, Note::Chunk(1)),
+            (
+                4,
+                0,
+                "+OPS@example.com",
+                Status::Duplicate,
+                Note::DuplicateOf(0),
+            ),
+            (4, 0, "done@example.com", Status::Skipped, Note::None),
+        ];
+        for (line, account, email, status, note) in entries {
+            plan.push_entry((line, account, 0), email, status, note);
         }
+        plan
     }
 
     fn added() -> Outcome {

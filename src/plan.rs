@@ -9,6 +9,7 @@ use crate::input::InputRow;
 use crate::key::{self, ApiKey, KeyError, KeyId};
 use crate::status::Status;
 use hashbrown::HashTable;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use texts::{NOT_KEPT, TextAt, Texts};
@@ -55,8 +56,9 @@ pub struct Entry {
     pub account: u32,
     /// Index into [`Plan::labels`].
     pub label: u32,
-    /// The address as it will be sent, or as found when it is invalid.
-    pub email: Box<str>,
+    /// Where [`Plan::email`] finds the address in [`Plan::emails`].
+    email_start: u64,
+    email_len: u32,
     /// The status before sending: `planned` for what goes in a request.
     pub status: Status,
     /// The detail behind the status.
@@ -81,6 +83,10 @@ pub struct Plan {
     pub labels: Vec<Box<str>>,
     /// Report entries in input order.
     pub entries: Vec<Entry>,
+    /// Every entry's address, back to back: the address as it will be sent, or as
+    /// found when it is invalid. One buffer spares a million-row input a million
+    /// small allocations, and a third of their memory.
+    pub emails: String,
     /// Distinct reasons for invalid entries; [`Note::Invalid`] refers to them by
     /// index, which keeps every entry small (a million of them are held at once).
     pub reasons: Vec<Box<str>>,
@@ -89,6 +95,35 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Appends an entry for `email`, in input order.
+    pub fn push_entry(
+        &mut self,
+        (line, account, label): (u64, u32, u32),
+        email: &str,
+        status: Status,
+        note: Note,
+    ) {
+        let email_start = self.emails.len() as u64;
+        self.emails.push_str(email);
+        self.entries.push(Entry {
+            line,
+            account,
+            label,
+            email_start,
+            email_len: email.len() as u32,
+            status,
+            note,
+        });
+    }
+
+    /// The address of `entry`, an entry of this plan.
+    pub fn email(&self, entry: &Entry) -> &str {
+        let start = entry.email_start as usize;
+        self.emails
+            .get(start..start + entry.email_len as usize)
+            .unwrap_or_default()
+    }
+
     /// The reason [`Note::Invalid`] refers to.
     pub fn reason(&self, index: u32) -> &str {
         self.reasons.get(index as usize).map_or("", |reason| reason)
@@ -99,7 +134,7 @@ impl Plan {
         chunk
             .entries
             .iter()
-            .map(|&i| &*self.entries[i as usize].email)
+            .map(|&i| self.email(&self.entries[i as usize]))
             .collect()
     }
 
@@ -262,11 +297,9 @@ impl Planner {
             let reason =
                 key_error.map_or("no email address in the row".to_string(), |e| e.to_string());
             let reason = self.reason_for(&reason);
-            self.push_entry(
-                row.line,
-                account,
-                label,
-                Box::default(),
+            self.plan.push_entry(
+                (row.line, account, label),
+                "",
                 Status::Invalid,
                 Note::Invalid(reason),
             );
@@ -284,11 +317,12 @@ impl Planner {
             };
             // An invalid address is reported as found, like a label, but without
             // the escapes and NULs it may hold; the reason still names them.
-            let text: Box<str> = match malformed && text.chars().any(char::is_control) {
-                true => crate::term::clean(text, LABEL_LIMIT).into(),
-                false => text.as_str().into(),
+            let text = match malformed && text.chars().any(char::is_control) {
+                true => Cow::Owned(crate::term::clean(text, LABEL_LIMIT)),
+                false => Cow::Borrowed(text.as_str()),
             };
-            self.push_entry(row.line, account, label, text, status, note);
+            self.plan
+                .push_entry((row.line, account, label), &text, status, note);
         }
     }
 
@@ -329,9 +363,9 @@ impl Planner {
             let id = self.plan.accounts[account as usize].id;
             let start = write;
             for &index in &unique {
-                let entry = &mut self.plan.entries[index as usize];
-                if (options.already_added)(id, &entry.email) {
-                    entry.status = Status::Skipped;
+                let entry = &self.plan.entries[index as usize];
+                if (options.already_added)(id, self.plan.email(entry)) {
+                    self.plan.entries[index as usize].status = Status::Skipped;
                 } else {
                     to_send[write] = index;
                     write += 1;
@@ -463,25 +497,6 @@ impl Planner {
         index
     }
 
-    fn push_entry(
-        &mut self,
-        line: u64,
-        account: u32,
-        label: u32,
-        email: Box<str>,
-        status: Status,
-        note: Note,
-    ) {
-        self.plan.entries.push(Entry {
-            line,
-            account,
-            label,
-            email,
-            status,
-            note,
-        });
-    }
-
     /// The `planned` entries of each account, accounts in first-seen order, each
     /// account's in input order: a counting sort into one list.
     fn planned_entries_by_account(&self) -> Grouped {
@@ -518,14 +533,14 @@ impl Planner {
         let start = unique.len();
         if entries.len() <= SMALL_ACCOUNT {
             for &index in entries {
-                let email = &self.plan.entries[index as usize].email;
-                let first = unique[start..].iter().find(|&&kept| {
-                    self.plan.entries[kept as usize]
-                        .email
+                let plan = &self.plan;
+                let email = plan.email(&plan.entries[index as usize]);
+                let first = unique[start..].iter().copied().find(|&kept| {
+                    plan.email(&plan.entries[kept as usize])
                         .eq_ignore_ascii_case(email)
                 });
                 match first {
-                    Some(&kept) => {
+                    Some(kept) => {
                         let entry = &mut self.plan.entries[index as usize];
                         entry.status = Status::Duplicate;
                         entry.note = Note::DuplicateOf(kept);
@@ -537,8 +552,12 @@ impl Planner {
         }
         seen.clear();
         for &index in entries {
+            let lowercase = self
+                .plan
+                .email(&self.plan.entries[index as usize])
+                .to_ascii_lowercase();
             let entry = &mut self.plan.entries[index as usize];
-            match seen.entry(entry.email.to_ascii_lowercase().into()) {
+            match seen.entry(lowercase.into()) {
                 std::collections::hash_map::Entry::Occupied(first) => {
                     entry.status = Status::Duplicate;
                     entry.note = Note::DuplicateOf(*first.get());
@@ -629,7 +648,7 @@ mod tests {
     fn statuses(plan: &Plan) -> Vec<(u64, &str, Status)> {
         plan.entries
             .iter()
-            .map(|e| (e.line, &*e.email, e.status))
+            .map(|e| (e.line, plan.email(e), e.status))
             .collect()
     }
 
@@ -662,14 +681,14 @@ mod tests {
     #[test]
     fn an_entry_stays_small_since_a_million_of_them_are_held_at_once() {
         assert!(std::mem::size_of::<Note>() <= 8);
-        assert!(std::mem::size_of::<Entry>() <= 48);
+        assert!(std::mem::size_of::<Entry>() <= 40);
     }
 
     #[test]
     fn an_invalid_address_keeps_no_control_character_but_its_reason_names_it() {
         let rows = [row(2, KEY_A, "\u{1b}[2Ja@x.example; b@x.example\0")];
         let plan = plan(&rows, &ChunkOptions::default());
-        let shown: Vec<&str> = plan.entries.iter().map(|e| &*e.email).collect();
+        let shown: Vec<&str> = plan.entries.iter().map(|e| plan.email(e)).collect();
         assert_eq!(shown, [" [2Ja@x.example", "b@x.example "]);
         for entry in &plan.entries {
             assert_eq!(entry.status, Status::Invalid);

@@ -79,7 +79,7 @@ impl<'a> Rows<'a> {
             account: &self.plan.labels[entry.label as usize],
             key: account.shown_key.as_str(),
             key_id: account.id,
-            email: &entry.email,
+            email: self.plan.email(entry),
             status: entry.status,
             http_status: None,
             attempts: 0,
