@@ -234,6 +234,12 @@ impl Rows {
         while !self.done {
             match self.records.next_record() {
                 Ok(Some(line)) => {
+                    // A letter or digit anywhere settles it without decoding the
+                    // record's cells, which the caller is about to do.
+                    let record = self.records.record_bytes();
+                    if record.iter().any(u8::is_ascii_alphanumeric) {
+                        return Some(Ok(line));
+                    }
                     let record = self.records.record();
                     let blank = (0..record.len())
                         .filter_map(|index| record.field(index))

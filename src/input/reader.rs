@@ -312,6 +312,11 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// The text of the record last read, its cells back to back.
+    pub fn record_bytes(&self) -> &[u8] {
+        &self.out[..self.len]
+    }
+
     /// The cells of the record last read.
     pub fn fields(&self) -> Vec<&str> {
         // The text was valid UTF-8 and csv-core removes only ASCII quotes and
