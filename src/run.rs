@@ -162,7 +162,7 @@ fn read_plan(settings: &RunSettings) -> Result<Plan, String> {
     let preparer = planner.preparer();
     rows.feed_prepared(
         |row, prepared| preparer.prepare(row, prepared),
-        |row, prepared| planner.push_prepared(row, prepared),
+        |batch| planner.push_batch(batch),
     )
     .map_err(|e| format!("{e} (nothing was sent)"))?;
     Ok(planner.finish(&ChunkOptions {

@@ -165,18 +165,22 @@ impl Rows {
     /// does (planning) take turns no more. Stops at the first error, which is
     /// returned after the rows before it were handed over.
     pub fn feed(self, mut each: impl FnMut(&InputRow)) -> Result<(), InputError> {
-        self.feed_prepared(|_, _: &mut ()| {}, |row, _| each(row))
+        self.feed_prepared(
+            |_, _: &mut ()| {},
+            |batch| batch.iter().for_each(|(row, ())| each(row)),
+        )
     }
 
     /// [`Rows::feed`], with `prepare` run on the reader's thread on each row as it is
-    /// read, and its result handed to `each` beside the row. Work that needs nothing
-    /// but the row (splitting and checking its addresses) then runs beside the
-    /// reading instead of after it. A slot of `T` is reused from row to row, as the
-    /// rows' strings are.
+    /// read, and its result handed on beside the row. Work that needs nothing but the
+    /// row (splitting and checking its addresses) then runs beside the reading
+    /// instead of after it. A slot of `T` is reused from row to row, as the rows'
+    /// strings are. Rows are handed to `each` a batch at a time, in file order, so
+    /// that it can look ahead within a batch.
     pub fn feed_prepared<T: Default + Clone + Send>(
         mut self,
         prepare: impl Fn(&InputRow, &mut T) + Send,
-        mut each: impl FnMut(&InputRow, &mut T),
+        mut each: impl FnMut(&[(InputRow, T)]),
     ) -> Result<(), InputError> {
         type Batch<T> = Vec<(InputRow, T)>;
         let new_batch = || vec![(InputRow::default(), T::default()); FEED_BATCH];
@@ -213,10 +217,8 @@ impl Rows {
                     batch = empty_rx.recv().unwrap_or_else(|_| new_batch());
                 }
             });
-            for (mut batch, filled) in full_rx {
-                for (row, prepared) in &mut batch[..filled] {
-                    each(row, prepared);
-                }
+            for (batch, filled) in full_rx {
+                each(&batch[..filled]);
                 let _ = empty_tx.send(batch);
             }
             reader.join().unwrap_or_else(|_| {

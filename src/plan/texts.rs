@@ -37,6 +37,11 @@ impl Texts {
         }
     }
 
+    /// The first byte stored at `at`, or 0: reading it brings the text into the cache.
+    pub fn first_byte(&self, at: TextAt) -> u8 {
+        self.bytes.get(at as usize).copied().unwrap_or(0)
+    }
+
     /// Whether the text stored at `at` is `text`; `None` for [`NOT_KEPT`].
     pub fn holds(&self, at: TextAt, text: &str) -> Option<bool> {
         if at == NOT_KEPT {
