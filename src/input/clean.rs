@@ -20,7 +20,12 @@ pub fn is_invisible(c: char) -> bool {
 /// `text` without whitespace or invisible characters at either end. The csv crate's own
 /// trim keeps U+200B, U+2060 and U+FEFF, which is why this exists.
 pub fn trim(text: &str) -> &str {
-    text.trim_matches(|c: char| c.is_whitespace() || is_invisible(c))
+    // Nearly every cell starts and ends with visible ASCII, which neither is: then
+    // there is nothing to trim, and no character needs decoding to see that.
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim_matches(|c: char| c.is_whitespace() || is_invisible(c)),
+    }
 }
 
 /// `text` trimmed, with every invisible character removed, wherever it stands.
@@ -62,6 +67,11 @@ mod tests {
             ("\tJane Doe\r\n", "Jane Doe"),
             ("a\u{200B}b", "a\u{200B}b"),
             ("\u{200B} \u{200B}", ""),
+            ("k", "k"),
+            ("", ""),
+            (" k", "k"),
+            ("k\u{FEFF}", "k"),
+            ("ü ", "ü"),
         ];
         for (input, want) in cases {
             assert_eq!(trim(input), want, "{input:?}");
