@@ -79,6 +79,23 @@ pub fn mask(text: &str) -> String {
     Masked::of(text).to_string()
 }
 
+/// `text` as a message may show it: masked like a key when it could be one, that is
+/// when it holds a run of 16 or more ASCII letters and digits. Messages quote cells
+/// of a header, and a file without one has its first data row, key and all, taken
+/// for the header.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    const KEY_LIKE: usize = 16;
+    let longest_run = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    match longest_run >= KEY_LIKE {
+        true => std::borrow::Cow::Owned(mask(text)),
+        false => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 /// [`mask`]'s text, held in place: a plan keeps one for each of possibly hundreds of
 /// thousands of accounts, and an allocation each would cost more than the text.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -219,6 +236,19 @@ mod tests {
         assert_eq!(KeyId::parse("ba7816bf8f01"), Some(KeyId::of("abc")));
         assert_eq!(KeyId::parse("BA7816BF8F01"), None);
         assert_eq!(KeyId::parse("ba7816bf8f0"), None);
+    }
+
+    #[test]
+    fn key_like_text_is_redacted_and_other_text_is_not() {
+        assert_eq!(redact("LEAKKEYabcdefghijklmnop1234"), "…1234");
+        assert_eq!(redact("key: ABCDEFGHIJKLMNOP, more"), "…more");
+        assert_eq!(redact("api_key"), "api_key");
+        assert_eq!(
+            redact("Emergency Contact Emails"),
+            "Emergency Contact Emails"
+        );
+        assert_eq!(redact("a@example.com"), "a@example.com");
+        assert_eq!(redact("ABCDEFGHIJKLMNO"), "ABCDEFGHIJKLMNO");
     }
 
     #[test]

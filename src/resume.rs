@@ -123,7 +123,9 @@ fn header_columns(reader: &mut csv::Reader<&[u8]>) -> Result<Columns, String> {
     let find = |name: &str| headers.iter().position(|h| h == name);
     let (Some(key_id), Some(email), Some(status)) = (find("key_id"), find("email"), find("status"))
     else {
-        let found = crate::term::clean(&headers.iter().collect::<Vec<_>>().join(","), 200);
+        // A file without a header has a data row here: its key is not shown.
+        let cells: Vec<_> = headers.iter().map(crate::key::redact).collect();
+        let found = crate::term::clean(&cells.join(","), 200);
         return Err(format!(
             "not an ecbulk report: its header is '{found}', a report's is '{expected}' \
              (give --resume the report or the .partial journal of an earlier run)"

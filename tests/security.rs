@@ -104,6 +104,23 @@ fn usage_and_input_errors_show_no_key() {
             format!("key,email\n\"{KEY_A}\r\n{KEY_B}\",a@x.example\n").into_bytes(),
             vec!["--dry-run"],
         ),
+        // Without a header row, the first data row is read as the header, and the
+        // message that lists its cells must not show the key in it.
+        (
+            "noheader.csv",
+            format!("{KEY_A},a@x.example,Label\n{KEY_B},b@x.example,Label\n").into_bytes(),
+            vec!["--dry-run", "--summary-json", "noheader.json"],
+        ),
+        (
+            "good.csv",
+            format!("key,email\n{KEY_C},c@x.example\n").into_bytes(),
+            vec!["--dry-run", "--resume", "noheader.csv"],
+        ),
+        (
+            "colflag.csv",
+            format!("key,email\n{KEY_C},c@x.example\n").into_bytes(),
+            vec!["--dry-run", "--key-column", KEY_B],
+        ),
     ];
     for (name, bytes, args) in cases {
         write(dir.path(), name, bytes);
@@ -111,6 +128,9 @@ fn usage_and_input_errors_show_no_key() {
         assert_ne!(output.status.code(), Some(0), "{name}");
         assert_no_full_key(&all_output(&output), name);
     }
+    let summary = std::fs::read_to_string(dir.path().join("noheader.json")).unwrap();
+    assert!(summary.contains("the header row has"), "{summary}");
+    assert_no_full_key(&summary, "noheader.json");
 }
 
 #[test]

@@ -120,7 +120,8 @@ fn missing(role: &Role, headers: &[&str]) -> String {
     let found = list(headers);
     match role.explicit {
         Some(name) => format!(
-            "no column named {name:?} (given with {}); the header row has {found}",
+            "no column named {} (given with {}); the header row has {found}",
+            shown(name),
             role.flag
         ),
         None => format!(
@@ -162,8 +163,11 @@ fn list(headers: &[&str]) -> String {
     text.join(", ")
 }
 
+/// A header cell for a message: cut short, and masked when it could be an API key
+/// (a file without a header row has its first data row taken for one).
 fn shown(header: &str) -> String {
     const LONGEST: usize = 40;
+    let header = crate::key::redact(header);
     if header.chars().count() <= LONGEST {
         return format!("{header:?}");
     }
