@@ -346,11 +346,16 @@ impl Planner {
                 (None, None) => (Status::Planned, Note::None),
             };
             // An invalid address is reported as found, like a label, but without
-            // the escapes and NULs it may hold; the reason still names them.
-            let text = match malformed && text.chars().any(char::is_control) {
-                true => Cow::Owned(crate::term::clean(text, LABEL_LIMIT)),
-                false => Cow::Borrowed(text.as_str()),
-            };
+            // the escapes and NULs it may hold (the reason still names them), and
+            // masked when it could be a key put in the wrong column.
+            let found = text.as_str();
+            let mut text = Cow::Borrowed(found);
+            if malformed && !found.contains('@') {
+                text = key::redact(found);
+            }
+            if malformed && text.chars().any(char::is_control) {
+                text = Cow::Owned(crate::term::clean(&text, LABEL_LIMIT));
+            }
             self.plan
                 .push_entry((row.line, account, label), &text, status, note);
         }

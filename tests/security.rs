@@ -134,6 +134,30 @@ fn usage_and_input_errors_show_no_key() {
 }
 
 #[test]
+fn a_key_read_as_an_address_by_swapped_column_flags_is_reported_masked() {
+    let dir = temp_dir();
+    write(
+        dir.path(),
+        "in.csv",
+        format!("api_key,email\n{KEY_A},a@x.example\n"),
+    );
+    let args = [
+        "--dry-run",
+        "--key-column",
+        "email",
+        "--email-column",
+        "api_key",
+    ];
+    let output = run_in(dir.path(), "in.csv", &args);
+    assert_eq!(output.status.code(), Some(2), "{}", all_output(&output));
+    let rows = read_report(&dir.path().join("report.csv"));
+    assert_eq!(rows[0]["email"], "…AAAA", "{rows:?}");
+    assert_eq!(rows[0]["status"], "invalid");
+    let report = std::fs::read_to_string(dir.path().join("report.csv")).unwrap();
+    assert_no_full_key(&report, "report.csv");
+}
+
+#[test]
 fn a_key_with_a_line_break_or_control_character_is_an_invalid_row_never_sent() {
     let dir = temp_dir();
     let server = ScriptedServer::start(HashMap::new());
