@@ -106,8 +106,9 @@ fn ambiguous(role: &Role, headers: &[&str], first: usize, second: usize) -> Stri
     );
     match role.explicit {
         Some(name) => format!(
-            "{both} match {} {name:?}: rename one of them in the file",
-            role.flag
+            "{both} match {} {}: rename one of them in the file",
+            role.flag,
+            shown(name)
         ),
         None => format!(
             "{both} could be the {} column: choose one with {}",
